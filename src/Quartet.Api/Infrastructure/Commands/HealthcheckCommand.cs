@@ -1,0 +1,48 @@
+namespace Quartet.Api.Infrastructure.Commands;
+
+/// <summary>
+/// What a container HEALTHCHECK runs (the runtime image has no curl): GET /health/ready on the local port,
+/// exit 0 only on 200. The port is the one the service listens on: ASPNETCORE_HTTP_PORTS, else the first
+/// of ASPNETCORE_URLS, else 8080.
+/// </summary>
+internal static class HealthcheckCommand
+{
+    public static async Task<int> RunAsync(IConfiguration configuration, TextWriter error, CancellationToken cancellationToken)
+    {
+        var url = $"http://127.0.0.1:{LocalPort(configuration)}/health/ready";
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        try
+        {
+            using var response = await client.GetAsync(url, cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return 0;
+            }
+            await error.WriteLineAsync($"healthcheck: {url} answered {(int)response.StatusCode}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            await error.WriteLineAsync($"healthcheck: {url} did not answer ({e.GetType().Name})");
+        }
+        return 1;
+    }
+
+    internal static int LocalPort(IConfiguration configuration)
+    {
+        var ports = configuration["ASPNETCORE_HTTP_PORTS"] ?? configuration["HTTP_PORTS"];
+        if (!string.IsNullOrWhiteSpace(ports) && int.TryParse(ports.Split(';', ',')[0], out var port))
+        {
+            return port;
+        }
+        var urls = configuration["ASPNETCORE_URLS"] ?? configuration["URLS"];
+        if (!string.IsNullOrWhiteSpace(urls))
+        {
+            var first = urls.Split(';')[0].Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal);
+            if (Uri.TryCreate(first, UriKind.Absolute, out var uri))
+            {
+                return uri.Port;
+            }
+        }
+        return 8080;
+    }
+}

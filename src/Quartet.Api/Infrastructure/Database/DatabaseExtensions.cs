@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Quartet.Api.Infrastructure.Secrets;
+
+namespace Quartet.Api.Infrastructure.Database;
+
+internal static class DatabaseExtensions
+{
+    /// <summary>
+    /// One pooled <see cref="NpgsqlDataSource"/> for the process. <paramref name="asOwner"/> connects as the
+    /// schema owner instead, which only <c>migrate</c> does.
+    /// </summary>
+    public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder, bool asOwner = false)
+    {
+        builder.AddSecretReader();
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            var password = sp.GetRequiredService<SecretReader>().Read(SecretSpec.DbPassword);
+            return new NpgsqlDataSourceBuilder(ConnectionString(options, password, asOwner)).Build();
+        });
+        builder.Services.AddSingleton<DatabaseStartup>();
+        return builder;
+    }
+
+    internal static string ConnectionString(DatabaseOptions options, string password, bool asOwner) =>
+        new NpgsqlConnectionStringBuilder
+        {
+            Host = options.Host,
+            Port = options.Port,
+            Database = options.Name,
+            Username = asOwner ? options.OwnerUsername ?? options.Username : options.Username,
+            Password = password,
+            MaxPoolSize = options.MaxPoolSize,
+            Timeout = 5,
+            CommandTimeout = 30,
+            ApplicationName = asOwner ? "quartet-migrate" : "quartet",
+            // Statements the hot path repeats are prepared once per physical connection.
+            MaxAutoPrepare = 64,
+            AutoPrepareMinUsages = 2,
+        }.ConnectionString;
+}

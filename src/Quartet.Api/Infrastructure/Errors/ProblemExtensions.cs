@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http.Json;
+
+namespace Quartet.Api.Infrastructure.Errors;
+
+internal static class ProblemExtensions
+{
+    /// <summary>Every error is application/problem+json with a stable type and the request id.</summary>
+    public static IHostApplicationBuilder AddProblemResponses(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+            if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+            {
+                problem.Type = ProblemTypes.ForStatus(status);
+            }
+            problem.Instance ??= context.HttpContext.Request.Path;
+            problem.Extensions.Remove("traceId");
+            problem.Extensions["requestId"] = context.HttpContext.TraceIdentifier;
+        });
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Binding failures (malformed JSON, wrong types) throw, so the handler above answers them with a body.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(options => options.SerializerOptions.AllowTrailingCommas = false);
+        return builder;
+    }
+
+    public static WebApplication UseProblemResponses(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        // Bodiless 4xx/5xx (unknown route, wrong method) get a problem body too.
+        app.UseStatusCodePages();
+        return app;
+    }
+}

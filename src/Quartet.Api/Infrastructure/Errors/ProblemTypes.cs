@@ -1,0 +1,26 @@
+namespace Quartet.Api.Infrastructure.Errors;
+
+/// <summary>
+/// The stable <c>type</c> URIs of Quartet's own problems (RFC 9457 §3.1.1). They are names, not links:
+/// clients switch on them; nothing needs to be fetched from them.
+/// </summary>
+internal static class ProblemTypes
+{
+    private const string Prefix = "urn:quartet:problem:";
+
+    public const string NotReady = Prefix + "not-ready";
+    public const string BadRequest = Prefix + "bad-request";
+    public const string Validation = Prefix + "validation";
+    public const string NotFound = Prefix + "not-found";
+    public const string PayloadTooLarge = Prefix + "payload-too-large";
+    public const string Internal = Prefix + "internal";
+
+    public static string ForStatus(int status) => status switch
+    {
+        StatusCodes.Status400BadRequest => BadRequest,
+        StatusCodes.Status404NotFound => NotFound,
+        StatusCodes.Status413PayloadTooLarge => PayloadTooLarge,
+        >= 500 => Internal,
+        _ => Prefix + "http-" + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

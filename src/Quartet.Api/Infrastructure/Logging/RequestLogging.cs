@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Quartet.Api.Infrastructure.Logging;
+
+internal static partial class RequestLogging
+{
+    public const string RequestIdHeader = "X-Request-ID";
+
+    /// <summary>JSON lines on stdout, each with the request's id among its scopes.</summary>
+    public static IHostApplicationBuilder AddJsonLogging(this IHostApplicationBuilder builder)
+    {
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(options =>
+        {
+            options.IncludeScopes = true;
+            options.UseUtcTimestamp = true;
+            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
+        // A full queue drops log lines rather than making requests wait for the console.
+        builder.Services.Configure<ConsoleLoggerOptions>(options => options.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
+        return builder;
+    }
+
+    /// <summary>
+    /// Takes X-Request-ID from the request (nginx sets it) or makes one, echoes it, makes it the
+    /// TraceIdentifier (so problem bodies carry it) and writes one line per request when it ends.
+    /// </summary>
+    public static WebApplication UseRequestLogging(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Quartet.Request");
+        app.Use(async (context, next) =>
+        {
+            var requestId = RequestIdFrom(context.Request.Headers[RequestIdHeader]);
+            context.TraceIdentifier = requestId;
+            context.Response.Headers[RequestIdHeader] = requestId;
+            using var scope = logger.BeginScope(new RequestScope(requestId));
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                LogRequest(logger, context.Request.Method, context.Request.Path, context.Response.StatusCode,
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        });
+        return app;
+    }
+
+    /// <summary>A client's id is kept when it is short and plain; anything else is replaced, never echoed.</summary>
+    internal static string RequestIdFrom(string? header)
+    {
+        if (header is { Length: > 0 and <= 128 } && header.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
+        {
+            return header;
+        }
+        return Guid.CreateVersion7().ToString("N");
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Method} {Path} {StatusCode} {DurationMs:F1}ms")]
+    private static partial void LogRequest(ILogger logger, string method, string path, int statusCode, double durationMs);
+
+    /// <summary>The scope state: one key, so the JSON shows <c>"RequestId": "..."</c>.</summary>
+    private sealed class RequestScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        public KeyValuePair<string, object?> this[int index] => index == 0
+            ? new("RequestId", requestId)
+            : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public int Count => 1;
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            yield return this[0];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => "RequestId:" + requestId;
+    }
+}

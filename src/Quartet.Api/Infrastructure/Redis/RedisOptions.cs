@@ -1,0 +1,15 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Quartet.Api.Infrastructure.Redis;
+
+internal sealed class RedisOptions
+{
+    public const string Section = "Redis";
+
+    /// <summary>host:port of the Redis server.</summary>
+    [Required] public string Endpoint { get; set; } = "127.0.0.1:6379";
+    /// <summary>Prepended to every key, so several apps or test runs can share one Redis.</summary>
+    [Required] public string KeyPrefix { get; set; } = "quartet:";
+    [Range(100, 60000)] public int ConnectTimeoutMs { get; set; } = 2000;
+    [Range(100, 60000)] public int OperationTimeoutMs { get; set; } = 2000;
+}

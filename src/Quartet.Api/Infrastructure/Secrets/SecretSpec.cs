@@ -1,0 +1,23 @@
+namespace Quartet.Api.Infrastructure.Secrets;
+
+/// <summary>A secret the application can read: its file name, its minimum length and how an operator makes it.</summary>
+internal sealed record SecretSpec(string Name, int MinimumBytes)
+{
+    public static readonly SecretSpec DbPassword = new("db_password", 16);
+    public static readonly SecretSpec RedisPassword = new("redis_password", 16);
+    public static readonly SecretSpec SessionSecret = new("session_secret", 32);
+    public static readonly SecretSpec JwtSecret = new("jwt_secret", 32);
+    public static readonly SecretSpec AdminPasswordHash = new("admin_password_hash", 32);
+
+    public static IReadOnlyList<SecretSpec> All { get; } =
+        [DbPassword, RedisPassword, SessionSecret, JwtSecret, AdminPasswordHash];
+
+    /// <summary>SESSION_SECRET for session_secret: the plain variable read in Development only.</summary>
+    public string VariableName => Name.ToUpperInvariant();
+
+    /// <summary>SESSION_SECRET_FILE for session_secret: names a file that holds the secret.</summary>
+    public string FileVariableName => VariableName + "_FILE";
+
+    public const string HowToCreate =
+        "create it with scripts/generate-secrets.sh (production) or ./quartet secrets (development)";
+}

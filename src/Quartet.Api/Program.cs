@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+using Quartet.Api.Infrastructure;
+using Quartet.Api.Infrastructure.Commands;
+using Quartet.Api.Infrastructure.Database;
+using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.Health;
+using Quartet.Api.Infrastructure.Logging;
+using Quartet.Api.Infrastructure.Migrations;
+using Quartet.Api.Infrastructure.Redis;
+using Quartet.Api.Infrastructure.Secrets;
+
+var command = AppCommands.Parse(args);
+if (command is not (AppCommand.Serve or AppCommand.Migrate))
+{
+    return await ToolCommands.RunAsync(command, args);
+}
+
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddJsonLogging();
+    builder.AddDatabase(asOwner: command == AppCommand.Migrate);
+    builder.AddMigrations();
+
+    if (command == AppCommand.Migrate)
+    {
+        return await builder.Build().RunMigrateCommandAsync(CancellationToken.None);
+    }
+
+    builder.AddHttpLimits();
+    builder.AddRedis();
+    builder.AddAuthSecrets();
+    builder.AddProblemResponses();
+    builder.AddHealth();
+
+    var app = builder.Build();
+    app.UseRequestLogging();
+    app.UseProblemResponses();
+    app.MapHealth();
+
+    await app.WaitForDependenciesAsync();
+    await app.RunAsync();
+    return 0;
+}
+catch (StartupException e)
+{
+    await Console.Error.WriteLineAsync(e.Message);
+    return 1;
+}
+catch (OptionsValidationException e)
+{
+    await Console.Error.WriteLineAsync("Invalid configuration: " + string.Join("; ", e.Failures));
+    return 1;
+}

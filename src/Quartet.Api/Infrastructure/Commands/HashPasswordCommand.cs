@@ -22,10 +22,10 @@ internal static class HashPasswordCommand
             await error.WriteLineAsync("hash-password: a password must be 12 to 128 characters long");
             return 2;
         }
-        var options = configuration.GetSection(PasswordOptions.Section).Get<PasswordOptions>() ?? new();
-        if (options.Iterations < PasswordOptions.MinimumIterations)
+        var options = configuration.GetSection(PasswordHashingOptions.Section).Get<PasswordHashingOptions>() ?? new();
+        if (options.Iterations < PasswordHashingOptions.MinimumIterations)
         {
-            await error.WriteLineAsync($"hash-password: Passwords__Iterations must be at least {PasswordOptions.MinimumIterations}");
+            await error.WriteLineAsync($"hash-password: Passwords__Iterations must be at least {PasswordHashingOptions.MinimumIterations}");
             return 2;
         }
         await output.WriteLineAsync(new PasswordHashing(Options.Create(options)).Hash(password));

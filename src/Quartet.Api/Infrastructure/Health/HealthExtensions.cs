@@ -12,6 +12,7 @@ internal static class HealthExtensions
 {
     private const string Ready = "ready";
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
+    private static readonly HttpMethodMetadata ReadOnly = new([HttpMethods.Get, HttpMethods.Head]);
 
     public static IHostApplicationBuilder AddHealth(this IHostApplicationBuilder builder)
     {
@@ -32,13 +33,13 @@ internal static class HealthExtensions
         {
             Predicate = _ => false,
             ResponseWriter = (context, _) => context.Response.WriteAsJsonAsync(new HealthBody("live", null)),
-        }).DisableHttpMetrics();
+        }).WithMetadata(ReadOnly).DisableHttpMetrics();
 
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(Ready),
             ResponseWriter = WriteReadinessAsync,
-        }).DisableHttpMetrics();
+        }).WithMetadata(ReadOnly).DisableHttpMetrics();
         return app;
     }
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace Quartet.Api.Infrastructure.Passwords;
 
-internal sealed class PasswordOptions
+internal sealed class PasswordHashingOptions
 {
     public const string Section = "Passwords";
     public const int MinimumIterations = 210_000;
@@ -18,7 +18,7 @@ internal sealed class PasswordOptions
 /// iteration count inside the hash) with its iteration count raised. A hash made with fewer rounds than
 /// configured verifies as "rehash needed", so raising the setting upgrades hashes at the next login.
 /// </summary>
-internal sealed class PasswordHashing(IOptions<PasswordOptions> options)
+internal sealed class PasswordHashing(IOptions<PasswordHashingOptions> options)
 {
     private readonly PasswordHasher<PasswordHashing> _hasher = new(Options.Create(new PasswordHasherOptions
     {

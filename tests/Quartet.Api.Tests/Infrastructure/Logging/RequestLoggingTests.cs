@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Quartet.Api.Tests.Support;
+
+namespace Quartet.Api.Tests.Infrastructure.Logging;
+
+public sealed class RequestLoggingTests
+{
+    [Fact]
+    public async Task EveryRequestWritesOneJsonLineWithMethodPathStatusDurationAndTheRequestId()
+    {
+        var stack = await TestStack.SharedAsync();
+        var secrets = new TestSecrets(stack);
+        await using var backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), secrets));
+        using var client = new HttpClient { BaseAddress = backend.BaseAddress };
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/health/ready") { Headers = { { "X-Request-ID", "req-from-nginx-42" } } };
+        using var response = await client.SendAsync(request);
+        using var anonymous = await client.GetAsync("/api/nothing-here");
+        await backend.StopAsync();
+
+        Assert.Equal("req-from-nginx-42", Assert.Single(response.Headers.GetValues("X-Request-ID")));
+        var generated = Assert.Single(anonymous.Headers.GetValues("X-Request-ID"));
+        Assert.Matches("^[0-9a-f]{32}$", generated);
+
+        var lines = backend.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var documents = lines.Select(line => JsonDocument.Parse(line)).ToList(); // every line is JSON
+        var requestLine = Assert.Single(documents, d => d.RootElement.GetProperty("Category").GetString() == "Quartet.Request"
+            && RequestId(d) == "req-from-nginx-42");
+        var state = requestLine.RootElement.GetProperty("State");
+        Assert.Equal("GET", state.GetProperty("Method").GetString());
+        Assert.Equal("/health/ready", state.GetProperty("Path").GetString());
+        Assert.Equal(200, state.GetProperty("StatusCode").GetInt32());
+        Assert.True(state.GetProperty("DurationMs").GetDouble() >= 0);
+        Assert.Single(documents, d => d.RootElement.GetProperty("Category").GetString() == "Quartet.Request" && RequestId(d) == generated);
+        foreach (var value in secrets.Values.Values)
+        {
+            Assert.DoesNotContain(value, backend.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("has spaces in it")]
+    [InlineData("<script>")]
+    public async Task AnUnsafeRequestIdIsReplacedNotEchoed(string unsafeId)
+    {
+        await using var factory = await QuartetFactory.CreateAsync();
+        using var client = factory.CreateHttpsClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        request.Headers.TryAddWithoutValidation("X-Request-ID", unsafeId);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Matches("^[0-9a-f]{32}$", Assert.Single(response.Headers.GetValues("X-Request-ID")));
+    }
+
+    private static string? RequestId(JsonDocument document) =>
+        document.RootElement.TryGetProperty("Scopes", out var scopes)
+            ? scopes.EnumerateArray().Where(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("RequestId", out _))
+                .Select(s => s.GetProperty("RequestId").GetString()).FirstOrDefault()
+            : null;
+}

@@ -1,0 +1,128 @@
+# shellcheck shell=bash
+# ./quartet test: test suites. Each suite is a function suite_<name> that adds
+# to the PASSED/FAILED/SKIPPED counters; QUARTET_SUITES lists them in order.
+# Suites never touch the dev stack (.quartet/pg, its ports).
+
+QUARTET_SUITES=(shell backend)
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+
+# count PASSED FAILED SKIPPED: adds to the totals.
+count() {
+  PASSED=$((PASSED + $1))
+  FAILED=$((FAILED + $2))
+  SKIPPED=$((SKIPPED + $3))
+}
+
+# Suite "shell": shellcheck over every shell script; one test.
+suite_shell() {
+  local files=(quartet .ci/run) extra=()
+  mapfile -t extra < <(find scripts -type f -name '*.sh' 2>/dev/null | sort)
+  files+=("${extra[@]}")
+  say "shellcheck ${files[*]}"
+  if shellcheck -x "${files[@]}"; then
+    say "shell: passed"
+    count 1 0 0
+  else
+    say "shell: FAILED"
+    count 0 1 0
+  fi
+}
+
+# The backend tests keep their servers' data in $TMPDIR/quartet-tests/<pid>-...;
+# a folder whose test process is gone is left over from an aborted run.
+clean_stale_test_dirs() {
+  local base="${TMPDIR:-/tmp}/quartet-tests" dir pid
+  [[ -d "$base" ]] || return 0
+  for dir in "$base"/*/; do
+    [[ -d "$dir" ]] || continue
+    dir="${dir%/}"
+    pid="${dir##*/}"
+    pid="${pid%%-*}"
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    pid_alive "$pid" && continue
+    say "removing stale test folder $dir"
+    rm -rf -- "$dir" || warn "could not remove $dir"
+  done
+}
+
+# Suite "backend": dotnet test over the solution; counts come from the
+# per-assembly summary lines, e.g.
+#   Passed!  - Failed:     0, Passed:    42, Skipped:     0, Total:    42, ...
+suite_backend() {
+  local log="$LOG_DIR/test-backend.log" rc=0 line key
+  local p=0 f=0 s=0 found=0
+  local re='(Passed|Failed|Skipped)![[:space:]]+-[[:space:]]+Failed:[[:space:]]*([0-9]+),[[:space:]]*Passed:[[:space:]]*([0-9]+),[[:space:]]*Skipped:[[:space:]]*([0-9]+)'
+  local re_summary='Test summary:[[:space:]]*total:[[:space:]]*([0-9]+),[[:space:]]*failed:[[:space:]]*([0-9]+),[[:space:]]*succeeded:[[:space:]]*([0-9]+),[[:space:]]*skipped:[[:space:]]*([0-9]+)'
+  local -A seen=()
+
+  clean_stale_test_dirs
+  say "dotnet test Quartet.slnx (log: $(rel "$log"))"
+  # No lingering build servers: they would outlive the run.
+  MSBUILDDISABLENODEREUSE=1 UseSharedCompilation=false \
+    dotnet test Quartet.slnx -c Release --nologo --logger "console;verbosity=minimal" \
+    </dev/null 2>&1 | tee "$log" || rc=$?
+
+  while IFS= read -r line; do
+    line="$(printf '%s' "$line" | sed -E 's/\x1b\[[0-9;]*[A-Za-z]//g')"
+    if [[ "$line" =~ $re ]]; then
+      # One summary per test assembly; the line ends with its name.
+      key="${line##* - }"
+      [[ -n "${seen[$key]:-}" ]] && continue
+      seen[$key]=1
+      f=$((f + BASH_REMATCH[2]))
+      p=$((p + BASH_REMATCH[3]))
+      s=$((s + BASH_REMATCH[4]))
+      found=1
+    fi
+  done < <(grep -E '(Passed|Failed|Skipped)!' "$log" || true)
+
+  if ((found == 0)); then
+    # Terminal-logger style summary, should the output use it.
+    while IFS= read -r line; do
+      if [[ "$line" =~ $re_summary ]]; then
+        f=$((f + BASH_REMATCH[2]))
+        p=$((p + BASH_REMATCH[3]))
+        s=$((s + BASH_REMATCH[4]))
+        found=1
+      fi
+    done < <(grep -E 'Test summary:' "$log" || true)
+  fi
+
+  if ((rc != 0 && f == 0)); then
+    say "backend: dotnet test exited with $rc and reported no failed test; counting 1 failure"
+    f=1
+  fi
+  say "backend: $p passed, $f failed, $s skipped"
+  count "$p" "$f" "$s"
+}
+
+cmd_test() {
+  local suite suites=("$@")
+  ((${#suites[@]} > 0)) || suites=("${QUARTET_SUITES[@]}")
+  for suite in "${suites[@]}"; do
+    declare -F "suite_$suite" >/dev/null ||
+      die "unknown test suite '$suite' (suites: ${QUARTET_SUITES[*]})"
+  done
+
+  ensure_packages postgres redis shellcheck
+  ensure_dotnet
+  mkdir -p "$LOG_DIR"
+
+  # For the backend test harness, which starts its own servers on free ports.
+  QUARTET_PG_BIN="$(pg_bindir)"
+  QUARTET_REDIS_SERVER="$(command -v redis-server)"
+  export QUARTET_PG_BIN QUARTET_REDIS_SERVER
+
+  for suite in "${suites[@]}"; do
+    say "suite $suite"
+    "suite_$suite"
+  done
+
+  local totals="$PASSED passed, $FAILED failed"
+  ((SKIPPED > 0)) && totals+=", $SKIPPED skipped"
+  printf '%s\n' "$totals"
+  ((FAILED == 0))
+}

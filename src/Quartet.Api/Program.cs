@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
+using Quartet.Api.Features;
 using Quartet.Api.Infrastructure;
+using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Commands;
 using Quartet.Api.Infrastructure.Database;
 using Quartet.Api.Infrastructure.Errors;
@@ -7,7 +9,6 @@ using Quartet.Api.Infrastructure.Health;
 using Quartet.Api.Infrastructure.Logging;
 using Quartet.Api.Infrastructure.Migrations;
 using Quartet.Api.Infrastructure.Redis;
-using Quartet.Api.Infrastructure.Secrets;
 
 var command = AppCommands.Parse(args);
 if (command is not (AppCommand.Serve or AppCommand.Migrate))
@@ -24,19 +25,26 @@ try
 
     if (command == AppCommand.Migrate)
     {
-        return await builder.Build().RunMigrateCommandAsync(CancellationToken.None);
+        builder.AddMigrationSteps();
+        // Disposed before exit, so the console logger writes out every queued line.
+        await using var migrator = builder.Build();
+        return await migrator.RunMigrateCommandAsync(CancellationToken.None);
     }
 
     builder.AddHttpLimits();
     builder.AddRedis();
-    builder.AddAuthSecrets();
     builder.AddProblemResponses();
     builder.AddHealth();
+    builder.AddQuartetAuth();
+    builder.AddFeatures();
 
     var app = builder.Build();
     app.UseRequestLogging();
     app.UseProblemResponses();
+    app.UseRequestBodyLimit();
+    app.UseQuartetAuth();
     app.MapHealth();
+    app.MapFeatures();
 
     await app.WaitForDependenciesAsync();
     await app.RunAsync();

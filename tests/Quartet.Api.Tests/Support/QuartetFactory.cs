@@ -1,6 +1,10 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Quartet.Api.Tests.Support;
 
@@ -12,12 +16,17 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
     private readonly string _environment;
+    private readonly TimeProvider? _clock;
+    private readonly string? _clientIp;
 
-    public QuartetFactory(TestStack stack, string database, IDictionary<string, string?>? settings = null, string environment = "Production")
+    public QuartetFactory(TestStack stack, string database, IDictionary<string, string?>? settings = null, string environment = "Production",
+        TestSecrets? secrets = null, TimeProvider? clock = null, string? clientIp = null)
     {
         Stack = stack;
         Database = database;
-        Secrets = new TestSecrets(stack);
+        Secrets = secrets ?? new TestSecrets(stack);
+        _clock = clock;
+        _clientIp = clientIp;
         _environment = environment;
         _settings = new Dictionary<string, string?>(Secrets.Settings())
         {
@@ -41,11 +50,15 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
     public string Database { get; }
     public TestSecrets Secrets { get; }
 
-    public static async Task<QuartetFactory> CreateAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<QuartetFactory> CreateAsync(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? clientIp = null)
     {
         var stack = await TestStack.SharedAsync();
-        return new QuartetFactory(stack, await stack.CreateDatabaseAsync(), settings);
+        return new QuartetFactory(stack, await stack.CreateDatabaseAsync(), settings, clock: clock, clientIp: clientIp);
     }
+
+    /// <summary>A second replica: same database, Redis key space and secrets.</summary>
+    public QuartetFactory Replica(TimeProvider? clock = null, string? clientIp = null, IDictionary<string, string?>? settings = null) =>
+        new(Stack, Database, settings, _environment, Secrets, clock ?? _clock, clientIp ?? _clientIp);
 
     public HttpClient CreateHttpsClient() => CreateClient(new WebApplicationFactoryClientOptions
     {
@@ -59,5 +72,30 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
         builder.UseEnvironment(_environment);
         // Added after appsettings.json, so these win.
         builder.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(_settings));
+        builder.ConfigureTestServices(services =>
+        {
+            if (_clock is not null)
+            {
+                services.AddSingleton(_clock);
+            }
+            if (_clientIp is not null)
+            {
+                // The test server has no socket; this stands in for the TCP peer address.
+                services.AddSingleton<IStartupFilter>(new PeerAddressFilter(IPAddress.Parse(_clientIp)));
+            }
+        });
     }
+}
+
+internal sealed class PeerAddressFilter(IPAddress address) : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, nextMiddleware) =>
+        {
+            context.Connection.RemoteIpAddress = address;
+            return nextMiddleware(context);
+        });
+        next(app);
+    };
 }

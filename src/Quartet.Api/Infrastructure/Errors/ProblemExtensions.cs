@@ -13,7 +13,7 @@ internal static class ProblemExtensions
             var status = problem.Status ?? context.HttpContext.Response.StatusCode;
             if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
             {
-                problem.Type = ProblemTypes.ForStatus(status);
+                problem.Type = problem is HttpValidationProblemDetails ? ProblemTypes.Validation : ProblemTypes.ForStatus(status);
             }
             problem.Instance ??= context.HttpContext.Request.Path;
             problem.Extensions.Remove("traceId");

@@ -14,11 +14,21 @@ internal static class ProblemTypes
     public const string NotFound = Prefix + "not-found";
     public const string PayloadTooLarge = Prefix + "payload-too-large";
     public const string Internal = Prefix + "internal";
+    public const string Unauthenticated = Prefix + "unauthenticated";
+    public const string Forbidden = Prefix + "forbidden";
+    public const string Csrf = Prefix + "csrf";
+    public const string InvalidCredentials = Prefix + "invalid-credentials";
+    public const string Throttled = Prefix + "throttled";
+    public const string Conflict = Prefix + "conflict";
+    public const string InvalidToken = Prefix + "invalid-token";
 
     public static string ForStatus(int status) => status switch
     {
         StatusCodes.Status400BadRequest => BadRequest,
+        StatusCodes.Status401Unauthorized => Unauthenticated,
+        StatusCodes.Status403Forbidden => Forbidden,
         StatusCodes.Status404NotFound => NotFound,
+        StatusCodes.Status409Conflict => Conflict,
         StatusCodes.Status413PayloadTooLarge => PayloadTooLarge,
         >= 500 => Internal,
         _ => Prefix + "http-" + status.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -3,7 +3,7 @@ namespace Quartet.Api.Infrastructure.Redis;
 /// <summary>
 /// Every Redis call Quartet makes goes through this interface, so the client library behind it
 /// (StackExchange.Redis 1.2.6 today) is a one-file change. Keys are given without the prefix; the
-/// store adds it. Methods grow here as features need them, never as a way around it.
+/// store adds it (inside scripts too). Methods grow here as features need them, never as a way around it.
 /// </summary>
 internal interface IRedisStore
 {
@@ -11,4 +11,15 @@ internal interface IRedisStore
     Task<string?> GetAsync(string key);
     Task SetAsync(string key, string value, TimeSpan? expiry = null);
     Task<bool> DeleteAsync(string key);
+    Task<long> DeleteAsync(IReadOnlyList<string> keys);
+    Task<IReadOnlyDictionary<string, string>> HashGetAllAsync(string key);
+    Task<IReadOnlyList<string>> SetMembersAsync(string key);
+    Task<bool> SetRemoveAsync(string key, string member);
+    Task<long> IncrementAsync(string key);
+
+    /// <summary>
+    /// Runs a Lua script atomically, in one round trip. The reply comes back as strings: an array reply
+    /// element by element (nested arrays are not supported), any other reply as one element, nil as null.
+    /// </summary>
+    Task<IReadOnlyList<string?>> EvaluateAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args);
 }

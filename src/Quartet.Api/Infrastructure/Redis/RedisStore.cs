@@ -43,6 +43,38 @@ internal sealed class RedisStore : IRedisStore, IDisposable
 
     public Task<bool> DeleteAsync(string key) => Database.KeyDeleteAsync(key);
 
+    public Task<long> DeleteAsync(IReadOnlyList<string> keys) =>
+        keys.Count == 0 ? Task.FromResult(0L) : Database.KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+
+    public async Task<IReadOnlyDictionary<string, string>> HashGetAllAsync(string key) =>
+        (await Database.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+
+    public async Task<IReadOnlyList<string>> SetMembersAsync(string key) =>
+        [.. (await Database.SetMembersAsync(key)).Select(v => (string)v!)];
+
+    public Task<bool> SetRemoveAsync(string key, string member) => Database.SetRemoveAsync(key, member);
+
+    public Task<long> IncrementAsync(string key) => Database.StringIncrementAsync(key);
+
+    public async Task<IReadOnlyList<string?>> EvaluateAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args)
+    {
+        var result = await Database.ScriptEvaluateAsync(script,
+            [.. keys.Select(k => (RedisKey)k)], [.. args.Select(a => (RedisValue)a)]);
+        if (result.IsNull)
+        {
+            return [null];
+        }
+        // 1.2.6 does not expose the reply's type; an array reply casts, any other throws on the cast.
+        try
+        {
+            return [.. ((RedisResult[])result!).Select(r => r.IsNull ? null : (string?)r)];
+        }
+        catch (InvalidCastException)
+        {
+            return [(string?)result];
+        }
+    }
+
     public void Dispose()
     {
         if (_connection.IsValueCreated)

@@ -1,0 +1,95 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Npgsql;
+using Quartet.Api.Infrastructure.Audit;
+using Quartet.Api.Infrastructure.Auth;
+using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.Passwords;
+
+namespace Quartet.Api.Features.Account;
+
+internal sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+internal sealed record SessionResponse(string Id, DateTimeOffset CreatedAt, DateTimeOffset LastSeenAt, string? Ip, string? UserAgent, bool Current);
+
+internal sealed record EndedResponse(int Ended);
+
+/// <summary>What a signed-in user does to their own account: change the password, see and end sessions.</summary>
+internal static class AccountApi
+{
+    public static RouteGroupBuilder MapAccountApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/account").WithTags("Account").RequireAuthorization();
+        group.MapPost("/password", ChangePassword);
+        group.MapGet("/sessions", ListSessions);
+        group.MapDelete("/sessions/{id}", EndSession);
+        group.MapPost("/sessions/revoke-others", EndOtherSessions);
+        return group;
+    }
+
+    /// <summary>Ends every other session and every refresh token of the user; the current session stays.</summary>
+    private static async Task<Results<NoContent, ValidationProblem>> ChangePassword(
+        ChangePasswordRequest body, NpgsqlDataSource db, PasswordHashing passwords, SessionStore sessions, RefreshTokenStore refresh,
+        AccessTokens access, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        var userId = context.User.Id();
+        var user = await Users.Users.FindByIdAsync(db, userId, cancellationToken);
+        var errors = new FieldErrors();
+        if (user is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > Users.Users.MaxPasswordLength
+            || passwords.Verify(user.PasswordHash, body.CurrentPassword) == PasswordVerificationResult.Failed)
+        {
+            errors.Add("currentPassword", "The current password is wrong.");
+        }
+        if (Users.Users.PasswordError(body.NewPassword) is { } passwordError)
+        {
+            errors.Add("newPassword", passwordError);
+        }
+        else if (body.NewPassword == body.CurrentPassword)
+        {
+            errors.Add("newPassword", "The new password must differ from the current one.");
+        }
+        if (!errors.IsEmpty)
+        {
+            return errors.ToProblem();
+        }
+
+        await Users.Users.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
+        var ended = await sessions.EndAllAsync(userId, keep: context.User.SessionId());
+        await refresh.RevokeAllAsync(userId);
+        await access.RevokeAllAsync(userId);
+        await audit.WriteAsync(AuditEvents.PasswordChanged, userId, userId, context, new { sessionsEnded = ended }, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<SessionResponse[]>> ListSessions(SessionStore sessions, HttpContext context)
+    {
+        var current = context.User.SessionId();
+        var list = await sessions.ListAsync(context.User.Id());
+        return TypedResults.Ok(list.Select(s => new SessionResponse(s.Id, s.CreatedAt, s.LastSeenAt, s.Ip, s.UserAgent, s.Id == current)).ToArray());
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> EndSession(
+        string id, SessionStore sessions, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        var userId = context.User.Id();
+        if (!await sessions.EndAsync(userId, id))
+        {
+            return Problems.NotFound("session");
+        }
+        if (id == context.User.SessionId())
+        {
+            SessionCookie.Delete(context);
+        }
+        await audit.WriteAsync(AuditEvents.SessionEnded, userId, userId, context, cancellationToken: cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<EndedResponse>> EndOtherSessions(
+        SessionStore sessions, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        var userId = context.User.Id();
+        var ended = await sessions.EndAllAsync(userId, keep: context.User.SessionId());
+        await audit.WriteAsync(AuditEvents.OtherSessionsEnded, userId, userId, context, new { ended }, cancellationToken);
+        return TypedResults.Ok(new EndedResponse(ended));
+    }
+}

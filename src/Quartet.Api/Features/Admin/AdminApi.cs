@@ -1,0 +1,121 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Quartet.Api.Features.Account;
+using Quartet.Api.Infrastructure.Audit;
+using Quartet.Api.Infrastructure.Auth;
+using Quartet.Api.Infrastructure.Errors;
+
+namespace Quartet.Api.Features.Admin;
+
+internal sealed record AdminUser(Guid Id, string Email, string Role, bool Disabled, DateTime CreatedAt);
+
+internal sealed record UserPage(AdminUser[] Items, int Page, int PageSize, long Total);
+
+/// <summary>The admin area: find users, disable and enable them, end their sessions. Role admin only.</summary>
+internal static class AdminApi
+{
+    private const int MaxPageSize = 100;
+
+    public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(AuthExtensions.AdminPolicy);
+        group.MapGet("/users", ListUsers);
+        group.MapPost("/users/{id:guid}/disable", Disable);
+        group.MapPost("/users/{id:guid}/enable", Enable);
+        group.MapPost("/users/{id:guid}/end-sessions", EndSessions);
+        return group;
+    }
+
+    /// <summary>Users whose email contains <paramref name="q"/>, oldest first, a page at a time.</summary>
+    private static async Task<Results<Ok<UserPage>, ValidationProblem>> ListUsers(
+        NpgsqlDataSource db, CancellationToken cancellationToken, string? q = null, int page = 1, int pageSize = 20)
+    {
+        var errors = new FieldErrors();
+        if (page < 1)
+        {
+            errors.Add("page", "Page starts at 1.");
+        }
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            errors.Add("pageSize", $"Page size must be 1 to {MaxPageSize}.");
+        }
+        if (q is { Length: > 254 })
+        {
+            errors.Add("q", "Search text must be at most 254 characters.");
+        }
+        if (!errors.IsEmpty)
+        {
+            return errors.ToProblem();
+        }
+
+        // LIKE wildcards typed by the admin are searched for literally.
+        var pattern = "%" + (q ?? "").Trim().ToLowerInvariant().Replace(@"\", @"\\", StringComparison.Ordinal)
+            .Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal) + "%";
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<(Guid Id, string Email, string Role, DateTime? DisabledAt, DateTime CreatedAt, long Total)>(
+            new CommandDefinition("""
+                SELECT id, email, role, disabled_at, created_at, count(*) OVER () AS total
+                FROM users WHERE email LIKE @pattern
+                ORDER BY created_at, id
+                LIMIT @pageSize OFFSET @offset
+                """, new { pattern, pageSize, offset = (page - 1) * pageSize }, cancellationToken: cancellationToken))).ToList();
+        var total = rows.Count > 0 ? rows[0].Total
+            : await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT count(*) FROM users WHERE email LIKE @pattern", new { pattern }, cancellationToken: cancellationToken));
+        return TypedResults.Ok(new UserPage(
+            [.. rows.Select(r => new AdminUser(r.Id, r.Email, r.Role, r.DisabledAt is not null, r.CreatedAt))], page, pageSize, total));
+    }
+
+    /// <summary>Disabling also ends the user's sessions, refresh tokens and access tokens at once.</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> Disable(
+        Guid id, NpgsqlDataSource db, SessionStore sessions, RefreshTokenStore refresh, AccessTokens access, AuditLog audit,
+        HttpContext context, CancellationToken cancellationToken)
+    {
+        if (id == context.User.Id())
+        {
+            return Problems.Conflict("Admins cannot disable their own account.");
+        }
+        if (!await SetDisabledAsync(db, id, disabled: true, cancellationToken))
+        {
+            return Problems.NotFound("user");
+        }
+        var ended = await sessions.EndAllAsync(id);
+        await refresh.RevokeAllAsync(id);
+        await access.RevokeAllAsync(id);
+        await audit.WriteAsync(AuditEvents.AdminDisabledUser, id, context.User.Id(), context, new { sessionsEnded = ended }, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Enable(
+        Guid id, NpgsqlDataSource db, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!await SetDisabledAsync(db, id, disabled: false, cancellationToken))
+        {
+            return Problems.NotFound("user");
+        }
+        await audit.WriteAsync(AuditEvents.AdminEnabledUser, id, context.User.Id(), context, cancellationToken: cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<EndedResponse>, ProblemHttpResult>> EndSessions(
+        Guid id, NpgsqlDataSource db, SessionStore sessions, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (await Users.Users.FindByIdAsync(db, id, cancellationToken) is null)
+        {
+            return Problems.NotFound("user");
+        }
+        var ended = await sessions.EndAllAsync(id);
+        await audit.WriteAsync(AuditEvents.AdminEndedSessions, id, context.User.Id(), context, new { ended }, cancellationToken);
+        return TypedResults.Ok(new EndedResponse(ended));
+    }
+
+    private static async Task<bool> SetDisabledAsync(NpgsqlDataSource db, Guid id, bool disabled, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE users SET disabled_at = CASE WHEN @disabled THEN coalesce(disabled_at, now()) END, updated_at = now()
+            WHERE id = @id
+            """, new { id, disabled }, cancellationToken: cancellationToken)) == 1;
+    }
+}

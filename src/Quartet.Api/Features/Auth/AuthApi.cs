@@ -1,0 +1,197 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Npgsql;
+using Quartet.Api.Features.Users;
+using Quartet.Api.Infrastructure.Audit;
+using Quartet.Api.Infrastructure.Auth;
+using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.Passwords;
+
+namespace Quartet.Api.Features.Auth;
+
+/// <summary>
+/// Registration, login and logout for browsers (session cookie + CSRF token), and tokens for API
+/// clients. Unknown email, wrong password and disabled account all answer the same 401 after the same
+/// amount of hashing work, so the answer tells an attacker nothing about which accounts exist.
+/// </summary>
+internal static class AuthApi
+{
+    public static RouteGroupBuilder MapAuthApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/auth").WithTags("Auth");
+        group.MapPost("/register", Register);
+        group.MapPost("/login", Login);
+        group.MapPost("/token", Token);
+        group.MapPost("/refresh", Refresh);
+        group.MapPost("/logout", Logout).RequireAuthorization();
+        group.MapGet("/me", Me).RequireAuthorization();
+        group.MapGet("/csrf", Csrf).RequireAuthorization();
+        return group;
+    }
+
+    private static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> Register(
+        Credentials body, NpgsqlDataSource db, PasswordHashing passwords, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        var email = Users.Users.NormalizeEmail(body.Email);
+        var errors = new FieldErrors();
+        if (Users.Users.EmailError(email) is { } emailError)
+        {
+            errors.Add("email", emailError);
+        }
+        if (Users.Users.PasswordError(body.Password) is { } passwordError)
+        {
+            errors.Add("password", passwordError);
+        }
+        if (!errors.IsEmpty)
+        {
+            return errors.ToProblem();
+        }
+
+        var user = new User(Guid.CreateVersion7(), email, passwords.Hash(body.Password!), "user", null, DateTime.UtcNow);
+        if (!await Users.Users.TryCreateAsync(db, user, cancellationToken))
+        {
+            return Problems.Conflict("An account with that email already exists.");
+        }
+        await audit.WriteAsync(AuditEvents.Register, user.Id, user.Id, context, cancellationToken: cancellationToken);
+        return TypedResults.Created($"/api/auth/me", new UserResponse(user.Id, user.Email, user.Role));
+    }
+
+    private static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> Login(
+        Credentials body, LoginService login, SessionStore sessions, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (user, invalid, problem) = await login.CheckAsync(body, context, cancellationToken);
+        if (user is null)
+        {
+            return invalid is not null ? invalid : problem!;
+        }
+        // A new id at every login: whatever session the browser held (perhaps one planted on it) ends here.
+        if (SessionCookie.Read(context) is { } previous)
+        {
+            await sessions.EndByCookieAsync(previous);
+        }
+        var (cookie, session) = await sessions.CreateAsync(user.Id, user.Email, user.Role, context.ClientIp(), context.Request.Headers.UserAgent);
+        SessionCookie.Write(context, cookie);
+        return TypedResults.Ok(new LoginResponse(new UserResponse(user.Id, user.Email, user.Role), sessions.CsrfToken(session.Id)));
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> Token(
+        Credentials body, LoginService login, AccessTokens access, RefreshTokenStore refresh, AuditLog audit, HttpContext context,
+        CancellationToken cancellationToken)
+    {
+        var (user, invalid, problem) = await login.CheckAsync(body, context, cancellationToken);
+        if (user is null)
+        {
+            return invalid is not null ? invalid : problem!;
+        }
+        await audit.WriteAsync(AuditEvents.TokenIssued, user.Id, user.Id, context, cancellationToken: cancellationToken);
+        return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role), "Bearer",
+            (int)access.Lifetime.TotalSeconds, await refresh.IssueAsync(user.Id)));
+    }
+
+    private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> Refresh(
+        RefreshRequest body, RefreshTokenStore refresh, AccessTokens access, NpgsqlDataSource db, AuditLog audit, HttpContext context,
+        CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(body.RefreshToken))
+        {
+            return new FieldErrors().Add("refreshToken", "Refresh token is required.").ToProblem();
+        }
+        var invalid = Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidToken, "Invalid refresh token",
+            "The refresh token is unknown, expired or already used. Log in again.");
+        var (outcome, userId, family) = await refresh.SpendAsync(body.RefreshToken);
+        if (outcome == RefreshOutcome.Reused)
+        {
+            await refresh.RevokeFamilyAsync(family);
+            await audit.WriteAsync(AuditEvents.RefreshReused, userId, null, context, new { family }, cancellationToken);
+            return invalid;
+        }
+        if (outcome != RefreshOutcome.Rotated)
+        {
+            return invalid;
+        }
+        var user = await Users.Users.FindByIdAsync(db, userId, cancellationToken);
+        if (user is null || user.IsDisabled)
+        {
+            await refresh.RevokeFamilyAsync(family);
+            return invalid;
+        }
+        return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role), "Bearer",
+            (int)access.Lifetime.TotalSeconds, await refresh.IssueAsync(user.Id, family)));
+    }
+
+    private static async Task<NoContent> Logout(SessionStore sessions, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        var user = context.User;
+        if (user.SessionId() is { } sessionId)
+        {
+            await sessions.EndAsync(user.Id(), sessionId);
+            SessionCookie.Delete(context);
+        }
+        await audit.WriteAsync(AuditEvents.Logout, user.Id(), user.Id(), context, cancellationToken: cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static Ok<UserResponse> Me(HttpContext context) =>
+        TypedResults.Ok(new UserResponse(context.User.Id(), context.User.Email(), context.User.Role()));
+
+    private static Results<Ok<CsrfResponse>, ProblemHttpResult> Csrf(HttpContext context, SessionStore sessions) =>
+        context.User.SessionId() is { } sessionId
+            ? TypedResults.Ok(new CsrfResponse(sessions.CsrfToken(sessionId)))
+            : Problems.Of(StatusCodes.Status400BadRequest, ProblemTypes.BadRequest, "No session",
+                "CSRF tokens belong to cookie sessions; bearer-token requests need none.");
+}
+
+/// <summary>The checks login and token share: validation, throttle, password, disabled account, rehash.</summary>
+internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing passwords, LoginThrottle throttle, AuditLog audit)
+{
+    // Verified against when the email is unknown, so that path costs the same hashing time.
+    private readonly Lazy<string> _decoyHash = new(() => passwords.Hash(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))));
+
+    public async Task<(User? User, ValidationProblem? Invalid, ProblemHttpResult? Problem)> CheckAsync(Credentials body, HttpContext context, CancellationToken cancellationToken)
+    {
+        var email = Users.Users.NormalizeEmail(body.Email);
+        var errors = new FieldErrors();
+        if (email.Length == 0)
+        {
+            errors.Add("email", "Email is required.");
+        }
+        if (string.IsNullOrEmpty(body.Password))
+        {
+            errors.Add("password", "Password is required.");
+        }
+        if (!errors.IsEmpty)
+        {
+            return (null, errors.ToProblem(), null);
+        }
+
+        var ip = context.ClientIp();
+        if (await throttle.RetryAfterAsync(email, ip) is { } wait)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await audit.WriteAsync(AuditEvents.LoginThrottled, null, null, context, new { email }, cancellationToken);
+            return (null, null, Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.Throttled, "Too many failed logins",
+                $"Too many failed logins. Try again in {seconds} seconds."));
+        }
+
+        var user = email.Length <= Users.Users.MaxEmailLength ? await Users.Users.FindByEmailAsync(db, email, cancellationToken) : null;
+        var password = body.Password!.Length <= Users.Users.MaxPasswordLength ? body.Password : "";
+        var verified = passwords.Verify(user?.PasswordHash ?? _decoyHash.Value, password);
+        if (user is null || user.IsDisabled || verified == PasswordVerificationResult.Failed)
+        {
+            await throttle.RecordFailureAsync(email, ip);
+            await audit.WriteAsync(AuditEvents.LoginFailed, user?.Id, null, context,
+                new { email, reason = user is null ? "unknown-email" : user.IsDisabled ? "disabled" : "wrong-password" }, cancellationToken);
+            return (null, null, Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidCredentials, "Invalid credentials",
+                "The email or password is wrong."));
+        }
+
+        if (verified == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            await Users.Users.SetPasswordHashAsync(db, user.Id, passwords.Hash(password), cancellationToken);
+        }
+        await throttle.ResetAsync(email, ip);
+        await audit.WriteAsync(AuditEvents.LoginSucceeded, user.Id, user.Id, context, cancellationToken: cancellationToken);
+        return (user, null, null);
+    }
+}

@@ -1,0 +1,26 @@
+using Quartet.Api.Features.Account;
+using Quartet.Api.Features.Admin;
+using Quartet.Api.Features.Auth;
+
+namespace Quartet.Api.Features;
+
+/// <summary>The features, registered and mapped in one place; Program.cs calls these two.</summary>
+internal static class FeatureExtensions
+{
+    public static IHostApplicationBuilder AddFeatures(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<LoginService>();
+        return builder;
+    }
+
+    /// <summary>What <c>migrate</c> does once the schema is current.</summary>
+    public static IHostApplicationBuilder AddMigrationSteps(this IHostApplicationBuilder builder) => FirstAdmin.AddFirstAdmin(builder);
+
+    public static WebApplication MapFeatures(this WebApplication app)
+    {
+        app.MapAuthApi();
+        app.MapAccountApi();
+        app.MapAdminApi();
+        return app;
+    }
+}

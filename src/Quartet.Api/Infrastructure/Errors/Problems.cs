@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Quartet.Api.Infrastructure.Errors;
+
+/// <summary>The problem results handlers return, so every feature words its errors the same way.</summary>
+internal static class Problems
+{
+    public static ProblemHttpResult Of(int status, string type, string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: type);
+
+    /// <summary>400 with field errors: <c>{"errors": {"email": ["..."]}}</c>.</summary>
+    public static ValidationProblem Validation(Dictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The request has invalid fields", type: ProblemTypes.Validation);
+
+    public static ProblemHttpResult NotFound(string what) =>
+        Of(StatusCodes.Status404NotFound, ProblemTypes.NotFound, "Not found", $"No {what} with that id.");
+
+    public static ProblemHttpResult Conflict(string detail) =>
+        Of(StatusCodes.Status409Conflict, ProblemTypes.Conflict, "Conflict", detail);
+}
+
+/// <summary>Collects field errors; empty means valid.</summary>
+internal sealed class FieldErrors
+{
+    private readonly Dictionary<string, List<string>> _errors = [];
+
+    public bool IsEmpty => _errors.Count == 0;
+
+    public FieldErrors Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var messages))
+        {
+            _errors[field] = messages = [];
+        }
+        messages.Add(message);
+        return this;
+    }
+
+    public ValidationProblem ToProblem() => Problems.Validation(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
+}

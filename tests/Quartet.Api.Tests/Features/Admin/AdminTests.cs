@@ -1,0 +1,159 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Options;
+using Quartet.Api.Infrastructure.Passwords;
+using Quartet.Api.Tests.Support;
+
+namespace Quartet.Api.Tests.Features.Admin;
+
+public sealed class AdminTests : IAsyncLifetime
+{
+    private const string AdminPassword = "the admin's own passphrase";
+    private QuartetFactory _factory = null!;
+    private string _adminEmail = null!;
+
+    public async Task InitializeAsync()
+    {
+        _factory = await QuartetFactory.CreateAsync();
+        _adminEmail = ApiClient.NewEmail("admin");
+        var result = await RunMigrateAsync(_adminEmail, AdminPassword);
+        Assert.True(result.ExitCode == 0, result.Error);
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    /// <summary>`migrate` as the container runs it: ADMIN_EMAIL plus the hash in admin_password_hash.</summary>
+    private async Task<BackendProcess.Result> RunMigrateAsync(string email, string password)
+    {
+        var hash = new PasswordHashing(Options.Create(new PasswordHashingOptions())).Hash(password);
+        var hashFile = Path.Combine(TestPaths.NewDirectory("admin"), "admin_password_hash");
+        await File.WriteAllTextAsync(hashFile, hash + "\n");
+        var environment = BackendProcess.Environment(_factory.Stack, _factory.Database, _factory.Secrets);
+        environment["ADMIN_EMAIL"] = email;
+        environment["ADMIN_PASSWORD_HASH_FILE"] = hashFile;
+        return await BackendProcess.RunAsync(environment, null, "migrate");
+    }
+
+    private async Task<HttpClient> AdminAsync()
+    {
+        var client = _factory.CreateHttpsClient();
+        await client.LoginAsync(_adminEmail, AdminPassword);
+        return client;
+    }
+
+    private async Task<Guid> IdOfAsync(HttpClient client) =>
+        (await (await client.GetAsync("/api/auth/me")).JsonAsync()).RootElement.GetProperty("id").GetGuid();
+
+    [Fact]
+    public async Task MigrateCreatesTheFirstAdminAndUpdatesItsHashWhenTheSecretChanges()
+    {
+        using (var admin = await AdminAsync())
+        {
+            Assert.Equal("admin", (await (await admin.GetAsync("/api/auth/me")).JsonAsync()).RootElement.GetProperty("role").GetString());
+        }
+
+        var rerun = await RunMigrateAsync(_adminEmail, "a rotated admin passphrase");
+
+        Assert.Equal(0, rerun.ExitCode);
+        Assert.Contains("updated", rerun.Output, StringComparison.Ordinal);
+        using var client = _factory.CreateHttpsClient();
+        await client.LoginAsync(_adminEmail, "a rotated admin passphrase");
+        Assert.Equal(1L, await _factory.Stack.ScalarAsync<long>(_factory.Database, $"SELECT count(*) FROM users WHERE email = '{_adminEmail}'"));
+        // Put it back for the other tests of this class.
+        Assert.Equal(0, (await RunMigrateAsync(_adminEmail, AdminPassword)).ExitCode);
+    }
+
+    [Fact]
+    public async Task MigrateRefusesAnAdminHashThatIsNotAHash()
+    {
+        var environment = BackendProcess.Environment(_factory.Stack, _factory.Database, _factory.Secrets);
+        var file = Path.Combine(TestPaths.NewDirectory("admin"), "admin_password_hash");
+        await File.WriteAllTextAsync(file, "plain-text-password-is-not-a-hash-at-all");
+        environment["ADMIN_EMAIL"] = _adminEmail;
+        environment["ADMIN_PASSWORD_HASH_FILE"] = file;
+
+        var result = await BackendProcess.RunAsync(environment, null, "migrate");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("Secret 'admin_password_hash' is not a password hash", Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+        Assert.DoesNotContain("plain-text-password", result.Output + result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnOrdinaryUserGets403FromTheAdminArea()
+    {
+        using var client = _factory.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+
+        await (await client.GetAsync("/api/admin/users")).AssertProblemAsync(HttpStatusCode.Forbidden, "urn:quartet:problem:forbidden");
+    }
+
+    [Fact]
+    public async Task AnAdminSearchesUsersAPageAtATime()
+    {
+        using var admin = await AdminAsync();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        for (var i = 0; i < 5; i++)
+        {
+            await _factory.CreateHttpsClient().RegisterAsync($"{tag}-{i}@example.com");
+        }
+
+        using var page1 = await admin.GetAsync($"/api/admin/users?q={tag.ToUpperInvariant()}&page=1&pageSize=2");
+        using var page3 = await admin.GetAsync($"/api/admin/users?q={tag}&page=3&pageSize=2");
+        using var none = await admin.GetAsync("/api/admin/users?q=%25_nobody");
+
+        var first = (await page1.JsonAsync()).RootElement;
+        Assert.Equal(5, first.GetProperty("total").GetInt64());
+        Assert.Equal([$"{tag}-0@example.com", $"{tag}-1@example.com"], first.GetProperty("items").EnumerateArray().Select(u => u.GetProperty("email").GetString()));
+        Assert.Single((await page3.JsonAsync()).RootElement.GetProperty("items").EnumerateArray());
+        Assert.Equal(0, (await none.JsonAsync()).RootElement.GetProperty("total").GetInt64()); // % and _ are literal
+        await (await admin.GetAsync("/api/admin/users?pageSize=1000")).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+    }
+
+    [Fact]
+    public async Task DisablingAUserEndsTheirCookieAndBearerAccessAtOnceAndEnablingLetsThemBackIn()
+    {
+        using var admin = await AdminAsync();
+        using var user = _factory.CreateHttpsClient();
+        var email = await user.RegisterAndLoginAsync();
+        var (access, refresh) = await user.TokenAsync(email);
+        var id = await IdOfAsync(user);
+
+        using var disabled = await admin.PostAsync($"/api/admin/users/{id}/disable", null);
+
+        Assert.Equal(HttpStatusCode.NoContent, disabled.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.GetAsync("/api/auth/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me").WithBearer(access))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh })).StatusCode);
+        await (await user.PostAsJsonAsync("/api/auth/login", new { email, password = ApiClient.StrongPassword }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "urn:quartet:problem:invalid-credentials");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/api/admin/users/{id}/enable", null)).StatusCode);
+        await user.LoginAsync(email);
+        Assert.Equal(2L, await _factory.Stack.ScalarAsync<long>(_factory.Database,
+            $"SELECT count(*) FROM audit_log WHERE user_id = '{id}' AND event IN ('admin.user-disabled', 'admin.user-enabled')"));
+    }
+
+    [Fact]
+    public async Task AnAdminEndsAUsersSessions()
+    {
+        using var admin = await AdminAsync();
+        using var user = _factory.CreateHttpsClient();
+        await user.RegisterAndLoginAsync();
+        var id = await IdOfAsync(user);
+
+        using var response = await admin.PostAsync($"/api/admin/users/{id}/end-sessions", null);
+
+        Assert.Equal(1, (await response.JsonAsync()).RootElement.GetProperty("ended").GetInt32());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.GetAsync("/api/auth/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnAdminCannotDisableThemselvesAndUnknownUsersAre404()
+    {
+        using var admin = await AdminAsync();
+
+        await (await admin.PostAsync($"/api/admin/users/{await IdOfAsync(admin)}/disable", null)).AssertProblemAsync(HttpStatusCode.Conflict, "urn:quartet:problem:conflict");
+        await (await admin.PostAsync($"/api/admin/users/{Guid.NewGuid()}/disable", null)).AssertProblemAsync(HttpStatusCode.NotFound, "urn:quartet:problem:not-found");
+    }
+}

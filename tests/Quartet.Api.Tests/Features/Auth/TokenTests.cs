@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Quartet.Api.Infrastructure.Auth;
+using Quartet.Api.Tests.Support;
+
+namespace Quartet.Api.Tests.Features.Auth;
+
+public sealed class TokenTests : IAsyncLifetime
+{
+    private readonly TestClock _clock = new();
+    private QuartetFactory _factory = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _factory = await QuartetFactory.CreateAsync(clock: _clock);
+        _client = _factory.CreateHttpsClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    private async Task<HttpResponseMessage> MeAsync(string token) =>
+        await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me").WithBearer(token));
+
+    private async Task<(string Email, string Access, string Refresh)> NewUserTokensAsync()
+    {
+        var email = ApiClient.NewEmail();
+        await _client.RegisterAsync(email);
+        var (access, refresh) = await _client.TokenAsync(email);
+        return (email, access, refresh);
+    }
+
+    [Fact]
+    public void TheRfc7515AppendixA1Hs256ExampleVerifies()
+    {
+        // RFC 7515 A.1: the JWS with its exact header bytes (CRLF and spaces) and the JWK's "k".
+        const string Token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9" +
+            ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ" +
+            ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        var key = System.Buffers.Text.Base64Url.DecodeFromChars("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
+
+        Assert.Equal(JwtFailure.None, Jwt.VerifySignature(Token, key, out var payload));
+        Assert.Contains("\"iss\":\"joe\"", Encoding.UTF8.GetString(payload), StringComparison.Ordinal);
+        var tampered = Token[..^10] + (Token[^10] == 'A' ? 'B' : 'A') + Token[^9..];
+        Assert.Equal(JwtFailure.Signature, Jwt.VerifySignature(tampered, key, out _));
+        // Its exp (2011) has long passed: the signature is right, the token is refused as expired.
+        Assert.Equal(JwtFailure.Expired, Jwt.Validate(Token, key, "joe", "x", DateTimeOffset.UtcNow, out _));
+    }
+
+    [Fact]
+    public async Task AnAccessTokenCarriesTheRequiredClaimsAndWorksWhereTheCookieDoes()
+    {
+        var (email, access, _) = await NewUserTokensAsync();
+
+        using var me = await MeAsync(access);
+        using var sessions = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/account/sessions").WithBearer(access));
+
+        Assert.Equal(email, (await me.JsonAsync()).RootElement.GetProperty("email").GetString());
+        Assert.Equal(HttpStatusCode.OK, sessions.StatusCode);
+        var claims = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(access.Split('.')[1])).RootElement;
+        foreach (var claim in new[] { "iss", "aud", "sub", "iat", "exp", "jti" })
+        {
+            Assert.True(claims.TryGetProperty(claim, out _), claim);
+        }
+        Assert.Equal(15 * 60, claims.GetProperty("exp").GetInt64() - claims.GetProperty("iat").GetInt64());
+    }
+
+    [Fact]
+    public async Task ATamperedTokenIsRefused()
+    {
+        var (_, access, _) = await NewUserTokensAsync();
+        var parts = access.Split('.');
+        var claims = Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(parts[1])).Replace("\"role\":\"user\"", "\"role\":\"admin\"", StringComparison.Ordinal);
+        var forged = parts[0] + "." + System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(claims)) + "." + parts[2];
+
+        await (await MeAsync(forged)).AssertProblemAsync(HttpStatusCode.Unauthorized, "urn:quartet:problem:unauthenticated");
+    }
+
+    [Fact]
+    public async Task AnExpiredTokenIsRefused()
+    {
+        var (_, access, _) = await NewUserTokensAsync();
+        Assert.Equal(HttpStatusCode.OK, (await MeAsync(access)).StatusCode);
+
+        _clock.Advance(TimeSpan.FromMinutes(15));
+
+        var problem = await (await MeAsync(access)).AssertProblemAsync(HttpStatusCode.Unauthorized, "urn:quartet:problem:unauthenticated");
+        Assert.Contains("expired", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"alg":"none","typ":"JWT"}""", "")]
+    [InlineData("""{"alg":"HS512","typ":"JWT"}""", "hs512")]
+    [InlineData("""{"alg":"RS256","typ":"JWT"}""", "hs256")]
+    public async Task OnlyHs256IsAccepted(string header, string signWith)
+    {
+        var (_, access, _) = await NewUserTokensAsync();
+        var payload = access.Split('.')[1];
+        var signingInput = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(header)) + "." + payload;
+        var key = Encoding.UTF8.GetBytes(_factory.Secrets.Values["jwt_secret"]);
+        var signature = signWith switch
+        {
+            "hs512" => System.Security.Cryptography.HMACSHA512.HashData(key, Encoding.ASCII.GetBytes(signingInput)),
+            "hs256" => System.Security.Cryptography.HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(signingInput)),
+            _ => [],
+        };
+        var token = signingInput + "." + System.Buffers.Text.Base64Url.EncodeToString(signature);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await MeAsync(token)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ARefreshTokenRotatesAndIsSingleUse()
+    {
+        var (_, _, refresh) = await NewUserTokensAsync();
+
+        using var rotated = await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh });
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+        using var body = await rotated.JsonAsync();
+        var next = body.RootElement.GetProperty("refreshToken").GetString();
+        Assert.NotEqual(refresh, next);
+        Assert.Equal(HttpStatusCode.OK, (await MeAsync(body.RootElement.GetProperty("accessToken").GetString()!)).StatusCode);
+    }
+
+    [Fact]
+    public async Task ReusingASpentRefreshTokenRevokesTheWholeFamily()
+    {
+        var (email, _, refresh) = await NewUserTokensAsync();
+        using var first = await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh });
+        var legitimateNext = (await first.JsonAsync()).RootElement.GetProperty("refreshToken").GetString();
+        var (_, otherFamily) = await _client.TokenAsync(email);
+
+        using var replay = await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh });
+        await replay.AssertProblemAsync(HttpStatusCode.Unauthorized, "urn:quartet:problem:invalid-token");
+
+        using var afterReuse = await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = legitimateNext });
+        await afterReuse.AssertProblemAsync(HttpStatusCode.Unauthorized, "urn:quartet:problem:invalid-token");
+        // Another login's family is untouched.
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = otherFamily })).StatusCode);
+        Assert.Equal(1L, await _factory.Stack.ScalarAsync<long>(_factory.Database, "SELECT count(*) FROM audit_log WHERE event = 'refresh.reused'"));
+    }
+
+    [Fact]
+    public async Task ARefreshTokenExpiresAfter30Days()
+    {
+        var (_, _, refresh) = await NewUserTokensAsync();
+
+        _clock.Advance(TimeSpan.FromDays(30));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh })).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("garbage")]
+    [InlineData("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    public async Task AnUnknownRefreshTokenIsA4xx(string token)
+    {
+        using var response = await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = token });
+
+        Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.BadRequest, response.StatusCode.ToString());
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+}

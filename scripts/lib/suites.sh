@@ -99,6 +99,28 @@ suite_backend() {
   count "$p" "$f" "$s"
 }
 
+# test_environment: packages and the variables the backend test harness reads.
+test_environment() {
+  ensure_packages postgres redis shellcheck
+  ensure_dotnet
+  mkdir -p "$LOG_DIR"
+  # For the backend test harness, which starts its own servers on free ports.
+  QUARTET_PG_BIN="$(pg_bindir)"
+  QUARTET_REDIS_SERVER="$(command -v redis-server)"
+  export QUARTET_PG_BIN QUARTET_REDIS_SERVER
+}
+
+# ./quartet openapi: rewrites docs/openapi.json from the live document (the
+# drift test then passes); commit the result with the API change.
+cmd_openapi() {
+  test_environment
+  say "refreshing docs/openapi.json from GET /api/openapi.json"
+  QUARTET_UPDATE_OPENAPI=1 MSBUILDDISABLENODEREUSE=1 UseSharedCompilation=false \
+    dotnet test Quartet.slnx -c Release --nologo --filter "FullyQualifiedName~OpenApiDocumentTests" </dev/null ||
+    die "could not refresh docs/openapi.json"
+  say "docs/openapi.json is current"
+}
+
 cmd_test() {
   local suite suites=("$@")
   ((${#suites[@]} > 0)) || suites=("${QUARTET_SUITES[@]}")
@@ -107,14 +129,7 @@ cmd_test() {
       die "unknown test suite '$suite' (suites: ${QUARTET_SUITES[*]})"
   done
 
-  ensure_packages postgres redis shellcheck
-  ensure_dotnet
-  mkdir -p "$LOG_DIR"
-
-  # For the backend test harness, which starts its own servers on free ports.
-  QUARTET_PG_BIN="$(pg_bindir)"
-  QUARTET_REDIS_SERVER="$(command -v redis-server)"
-  export QUARTET_PG_BIN QUARTET_REDIS_SERVER
+  test_environment
 
   for suite in "${suites[@]}"; do
     say "suite $suite"

@@ -8,6 +8,7 @@ using Quartet.Api.Infrastructure.Errors;
 using Quartet.Api.Infrastructure.Health;
 using Quartet.Api.Infrastructure.Logging;
 using Quartet.Api.Infrastructure.Migrations;
+using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Redis;
 
 var command = AppCommands.Parse(args);
@@ -37,6 +38,7 @@ try
     builder.AddHealth();
     builder.AddQuartetAuth();
     builder.AddFeatures();
+    builder.AddOpenApiDocument();
 
     var app = builder.Build();
     app.UseRequestLogging();
@@ -45,6 +47,7 @@ try
     app.UseQuartetAuth();
     app.MapHealth();
     app.MapFeatures();
+    app.MapOpenApiDocument();
 
     await app.WaitForDependenciesAsync();
     await app.RunAsync();

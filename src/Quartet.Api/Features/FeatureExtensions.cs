@@ -1,6 +1,8 @@
 using Quartet.Api.Features.Account;
 using Quartet.Api.Features.Admin;
 using Quartet.Api.Features.Auth;
+using Quartet.Api.Features.Notes;
+using Quartet.Api.Infrastructure.Idempotency;
 
 namespace Quartet.Api.Features;
 
@@ -10,6 +12,8 @@ internal static class FeatureExtensions
     public static IHostApplicationBuilder AddFeatures(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<LoginService>();
+        builder.Services.AddSingleton<NoteCache>();
+        builder.Services.AddSingleton<IdempotencyStore>();
         return builder;
     }
 
@@ -21,6 +25,7 @@ internal static class FeatureExtensions
         app.MapAuthApi();
         app.MapAccountApi();
         app.MapAdminApi();
+        app.MapNotesApi();
         return app;
     }
 }

@@ -28,8 +28,8 @@ internal static class HttpLimits
     }
 
     /// <summary>
-    /// A declared Content-Length over the limit is refused before anything reads the body, whatever server
-    /// hosts the app; Kestrel's own limit (above) also stops chunked bodies that grow past it.
+    /// The limit holds whatever server hosts the app: a declared Content-Length over it is refused before
+    /// anything reads the body, and a chunked body is counted as it is read and stopped where it passes it.
     /// </summary>
     public static WebApplication UseRequestBodyLimit(this WebApplication app)
     {
@@ -52,8 +52,48 @@ internal static class HttpLimits
                 });
                 return;
             }
+            if (context.Request.ContentLength is null)
+            {
+                context.Request.Body = new LimitedReadStream(context.Request.Body, limit);
+            }
             await next(context);
         });
         return app;
+    }
+
+    /// <summary>Reads through to the request body and fails as Kestrel does (413) past <c>limit</c> bytes.</summary>
+    private sealed class LimitedReadStream(Stream inner, long limit) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private int Count(int read)
+        {
+            _read += read;
+            return _read > limit
+                ? throw new Microsoft.AspNetCore.Http.BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge)
+                : read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -4,6 +4,7 @@ using Npgsql;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Passwords;
 
 namespace Quartet.Api.Features.Account;
@@ -19,10 +20,10 @@ internal static class AccountApi
 {
     public static RouteGroupBuilder MapAccountApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/account").WithTags("Account").RequireAuthorization();
+        var group = routes.MapGroup("/api/account").WithTags("Account").RequireAuthorization().WithProblems(400, 401, 403, 503);
         group.MapPost("/password", ChangePassword);
         group.MapGet("/sessions", ListSessions);
-        group.MapDelete("/sessions/{id}", EndSession);
+        group.MapDelete("/sessions/{id}", EndSession).ProducesProblem(404);
         group.MapPost("/sessions/revoke-others", EndOtherSessions);
         return group;
     }

@@ -5,6 +5,7 @@ using Quartet.Api.Features.Account;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.OpenApi;
 
 namespace Quartet.Api.Features.Admin;
 
@@ -19,11 +20,12 @@ internal static class AdminApi
 
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(AuthExtensions.AdminPolicy);
+        var group = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(AuthExtensions.AdminPolicy)
+            .WithProblems(400, 401, 403, 503);
         group.MapGet("/users", ListUsers);
-        group.MapPost("/users/{id:guid}/disable", Disable);
-        group.MapPost("/users/{id:guid}/enable", Enable);
-        group.MapPost("/users/{id:guid}/end-sessions", EndSessions);
+        group.MapPost("/users/{id:guid}/disable", Disable).ProducesProblem(404).ProducesProblem(409);
+        group.MapPost("/users/{id:guid}/enable", Enable).ProducesProblem(404);
+        group.MapPost("/users/{id:guid}/end-sessions", EndSessions).ProducesProblem(404);
         return group;
     }
 

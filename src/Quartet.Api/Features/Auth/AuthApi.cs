@@ -5,6 +5,7 @@ using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Passwords;
 
 namespace Quartet.Api.Features.Auth;
@@ -18,14 +19,14 @@ internal static class AuthApi
 {
     public static RouteGroupBuilder MapAuthApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/auth").WithTags("Auth");
-        group.MapPost("/register", Register);
-        group.MapPost("/login", Login);
-        group.MapPost("/token", Token);
-        group.MapPost("/refresh", Refresh);
-        group.MapPost("/logout", Logout).RequireAuthorization();
-        group.MapGet("/me", Me).RequireAuthorization();
-        group.MapGet("/csrf", Csrf).RequireAuthorization();
+        var group = routes.MapGroup("/api/auth").WithTags("Auth").WithProblems(400, 413, 503);
+        group.MapPost("/register", Register).ProducesProblem(409);
+        group.MapPost("/login", Login).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429);
+        group.MapPost("/token", Token).ProducesProblem(401).ProducesProblem(429);
+        group.MapPost("/refresh", Refresh).ProducesProblem(401);
+        group.MapPost("/logout", Logout).RequireAuthorization().ProducesProblem(401).ProducesProblem(403);
+        group.MapGet("/me", Me).RequireAuthorization().ProducesProblem(401);
+        group.MapGet("/csrf", Csrf).RequireAuthorization().ProducesProblem(401);
         return group;
     }
 

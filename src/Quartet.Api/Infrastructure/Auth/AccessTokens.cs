@@ -11,7 +11,8 @@ namespace Quartet.Api.Infrastructure.Auth;
 /// mark in Redis (a Unix second), set when the user is disabled or changes password. Checking it is the bearer path's
 /// one Redis round trip; the mark expires once every token it could refuse has expired anyway.
 /// </summary>
-internal sealed class AccessTokens(AuthSecrets secrets, IRedisStore redis, IOptions<TokenOptions> options, TimeProvider clock)
+internal sealed partial class AccessTokens(AuthSecrets secrets, IRedisStore redis, IOptions<TokenOptions> options, TimeProvider clock,
+    ILogger<AccessTokens> logger)
 {
     private readonly byte[] _key = Encoding.UTF8.GetBytes(secrets.JwtSecret);
 
@@ -33,7 +34,18 @@ internal sealed class AccessTokens(AuthSecrets secrets, IRedisStore redis, IOpti
         {
             return (failure, null);
         }
-        var revokedBefore = await redis.GetAsync(RevokedKey(claims.Subject));
+        string? revokedBefore;
+        try
+        {
+            revokedBefore = await redis.GetAsync(RevokedKey(claims.Subject));
+        }
+        catch (DependencyUnavailableException)
+        {
+            // Fail open while Redis is away: the token is signed and lives 15 minutes at most, and the API
+            // keeps answering from PostgreSQL. A revocation made before the outage may be missed meanwhile.
+            LogRevocationUnchecked(logger);
+            return (JwtFailure.None, claims);
+        }
         // iat has whole seconds, so a token issued in the same second as the revocation is refused too:
         // erring that way costs a client one new login, the other way would let a revoked token live on.
         if (revokedBefore is not null && claims.IssuedAt <= long.Parse(revokedBefore, CultureInfo.InvariantCulture))
@@ -48,6 +60,9 @@ internal sealed class AccessTokens(AuthSecrets secrets, IRedisStore redis, IOpti
         redis.SetAsync(RevokedKey(userId.ToString()),
             clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
             options.Value.AccessTokenLifetime + TimeSpan.FromMinutes(1));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unavailable: access token accepted without its revocation check")]
+    private static partial void LogRevocationUnchecked(ILogger logger);
 
     private static string RevokedKey(string userId) => $"user:{userId}:tokens-revoked-before";
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Npgsql;
 
 namespace Quartet.Api.Infrastructure.Errors;
 
@@ -28,8 +29,27 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 Title = "Malformed request",
                 Detail = Describe(bad),
             },
+            DependencyUnavailableException unavailable => new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Type = ProblemTypes.Unavailable,
+                Title = "Service temporarily unavailable",
+                Detail = $"{unavailable.Dependency} is unavailable; try again shortly.",
+            },
+            NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: System.Net.Sockets.SocketException or TimeoutException } => new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Type = ProblemTypes.Unavailable,
+                Title = "Service temporarily unavailable",
+                Detail = "PostgreSQL is unavailable; try again shortly.",
+            },
             _ => null,
         };
+        if (problem?.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+            LogUnavailable(logger, exception.GetType().Name, httpContext.Request.Method, httpContext.Request.Path);
+        }
 
         if (problem is null)
         {
@@ -51,6 +71,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         JsonException json => "The request body is not valid JSON" + (json.Path is { Length: > 1 } path ? $" (at {path})." : "."),
         _ => bad.Message,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dependency unavailable ({Kind}) in {Method} {Path}")]
+    private static partial void LogUnavailable(ILogger logger, string kind, string method, string path);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception in {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

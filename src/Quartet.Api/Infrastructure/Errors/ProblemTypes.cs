@@ -21,6 +21,11 @@ internal static class ProblemTypes
     public const string Throttled = Prefix + "throttled";
     public const string Conflict = Prefix + "conflict";
     public const string InvalidToken = Prefix + "invalid-token";
+    public const string Unavailable = Prefix + "unavailable";
+    public const string PreconditionRequired = Prefix + "precondition-required";
+    public const string PreconditionFailed = Prefix + "precondition-failed";
+    public const string IdempotencyMismatch = Prefix + "idempotency-key-reused";
+    public const string IdempotencyInProgress = Prefix + "idempotency-key-in-progress";
 
     public static string ForStatus(int status) => status switch
     {

@@ -93,9 +93,8 @@ internal sealed class RedisHealthCheck(IRedisStore redis) : IHealthCheck
             await redis.PingAsync().WaitAsync(cancellationToken);
             return HealthCheckResult.Healthy("up");
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is DependencyUnavailableException or OperationCanceledException)
         {
-            // The client's own exception types stay inside RedisStore; any failure to PING means down.
             return HealthCheckResult.Unhealthy("down");
         }
     }

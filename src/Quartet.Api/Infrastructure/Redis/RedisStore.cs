@@ -35,28 +35,44 @@ internal sealed class RedisStore : IRedisStore, IDisposable
 
     private IDatabase Database => _connection.Value.GetDatabase().WithKeyPrefix(_prefix);
 
-    public Task<TimeSpan> PingAsync() => Database.PingAsync();
+    public Task<TimeSpan> PingAsync() => Guard(() => Database.PingAsync());
 
-    public async Task<string?> GetAsync(string key) => await Database.StringGetAsync(key);
+    public Task<string?> GetAsync(string key) => Guard(async () => (string?)await Database.StringGetAsync(key));
 
-    public Task SetAsync(string key, string value, TimeSpan? expiry = null) => Database.StringSetAsync(key, value, expiry);
+    public Task SetAsync(string key, string value, TimeSpan? expiry = null) => Guard(() => Database.StringSetAsync(key, value, expiry));
 
-    public Task<bool> DeleteAsync(string key) => Database.KeyDeleteAsync(key);
+    public Task<bool> DeleteAsync(string key) => Guard(() => Database.KeyDeleteAsync(key));
 
     public Task<long> DeleteAsync(IReadOnlyList<string> keys) =>
-        keys.Count == 0 ? Task.FromResult(0L) : Database.KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]);
+        keys.Count == 0 ? Task.FromResult(0L) : Guard(() => Database.KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]));
 
-    public async Task<IReadOnlyDictionary<string, string>> HashGetAllAsync(string key) =>
-        (await Database.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+    public Task<IReadOnlyDictionary<string, string>> HashGetAllAsync(string key) => Guard(async () =>
+        (IReadOnlyDictionary<string, string>)(await Database.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!));
 
-    public async Task<IReadOnlyList<string>> SetMembersAsync(string key) =>
-        [.. (await Database.SetMembersAsync(key)).Select(v => (string)v!)];
+    public Task<IReadOnlyList<string>> SetMembersAsync(string key) => Guard(async () =>
+        (IReadOnlyList<string>)[.. (await Database.SetMembersAsync(key)).Select(v => (string)v!)]);
 
-    public Task<bool> SetRemoveAsync(string key, string member) => Database.SetRemoveAsync(key, member);
+    public Task<bool> SetRemoveAsync(string key, string member) => Guard(() => Database.SetRemoveAsync(key, member));
 
-    public Task<long> IncrementAsync(string key) => Database.StringIncrementAsync(key);
+    public Task<long> IncrementAsync(string key) => Guard(() => Database.StringIncrementAsync(key));
 
-    public async Task<IReadOnlyList<string?>> EvaluateAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args)
+    public Task<IReadOnlyList<string?>> EvaluateAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args) =>
+        Guard(() => EvaluateCoreAsync(script, keys, args));
+
+    /// <summary>The client's connection and timeout exceptions leave this class as ours, so callers never see its types.</summary>
+    private static async Task<T> Guard<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException)
+        {
+            throw new DependencyUnavailableException("Redis", e);
+        }
+    }
+
+    private async Task<IReadOnlyList<string?>> EvaluateCoreAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args)
     {
         var result = await Database.ScriptEvaluateAsync(script,
             [.. keys.Select(k => (RedisKey)k)], [.. args.Select(a => (RedisValue)a)]);

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Quartet.Api.Tests.Support;
+
+namespace Quartet.Api.Tests.Features.Notes;
+
+public sealed class NotesValidationTests : IAsyncLifetime
+{
+    private QuartetFactory _factory = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _factory = await QuartetFactory.CreateAsync();
+        _client = _factory.CreateHttpsClient();
+        await _client.RegisterAndLoginAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    private Task<long> CountAsync() => _factory.Stack.ScalarAsync<long>(_factory.Database, "SELECT count(*) FROM notes");
+
+    public static TheoryData<string, string> InvalidNotes => new()
+    {
+        { """{"title": ""}""", "title" },
+        { """{"title": "   "}""", "title" },
+        { $$"""{"title": "{{new string('t', 201)}}"}""", "title" },
+        { $$"""{"title": "ok", "body": "{{new string('b', 100_001)}}"}""", "body" },
+        { """{"title": "ok", "tags": ["1","2","3","4","5","6","7","8","9","10","11"]}""", "tags" },
+        { $$"""{"title": "ok", "tags": ["{{new string('g', 33)}}"]}""", "tags[0]" },
+        { """{"title": "ok", "tags": ["fine", "has space"]}""", "tags[1]" },
+        { """{"title": "ok", "tags": [""]}""", "tags[0]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidNotes))]
+    public async Task EveryLimitIsA400WithTheFieldNamedAndNothingIsStored(string json, string field)
+    {
+        var before = await CountAsync();
+
+        using var response = await _client.PostAsync("/api/notes", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        Assert.Equal(before, await CountAsync());
+    }
+
+    [Fact]
+    public async Task TheLimitsThemselvesAreAccepted()
+    {
+        var note = await _client.CreateNoteAsync(new string('t', 200), new string('b', 100_000), [.. Enumerable.Range(0, 10).Select(i => new string((char)('a' + i), 32))]);
+
+        Assert.Equal(10, note.Body.GetProperty("tags").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("""{"title": "x", """)]
+    [InlineData("""{"title": 5}""")]
+    [InlineData("""{"title": "x", "tags": "not-an-array"}""")]
+    [InlineData("""[1, 2, 3]""")]
+    public async Task MalformedJsonOrWrongTypesAre400AndStoreNothing(string json)
+    {
+        var before = await CountAsync();
+
+        using var response = await _client.PostAsync("/api/notes", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:bad-request");
+        Assert.Equal(before, await CountAsync());
+    }
+
+    [Fact]
+    public async Task AnUpdateThatBreaksALimitChangesNothing()
+    {
+        var note = await _client.CreateNoteAsync("keep me");
+
+        using var response = await _client.PutNoteAsync(note.Id, new { title = new string('x', 201) }, note.ETag);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+        using var after = await _client.GetAsync($"/api/notes/{note.Id}");
+        Assert.Equal(note.ETag, after.Headers.ETag!.ToString());
+    }
+
+    [Fact]
+    public async Task ABodyAboveTheConfiguredSizeIs413()
+    {
+        await using var small = _factory.Replica(settings: new Dictionary<string, string?> { ["Http:MaxRequestBodyBytes"] = "4096" });
+        using var client = small.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+        var before = await CountAsync();
+
+        using var response = await client.PostAsJsonAsync("/api/notes", new { title = "big", body = new string('b', 5000) });
+
+        await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "urn:quartet:problem:payload-too-large");
+        Assert.Equal(before, await CountAsync());
+    }
+
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=101", "limit")]
+    [InlineData("cursor=garbage", "cursor")]
+    public async Task BadListParametersAre400(string query, string field)
+    {
+        var problem = await (await _client.GetAsync("/api/notes?" + query)).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task ALimitThatIsNotANumberIs400()
+    {
+        await (await _client.GetAsync("/api/notes?limit=ten")).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:bad-request");
+    }
+}

@@ -100,14 +100,18 @@ internal static class AdminApi
         return TypedResults.NoContent();
     }
 
+    /// <summary>Signs the user out everywhere: cookie sessions, refresh tokens and access tokens.</summary>
     private static async Task<Results<Ok<EndedResponse>, ProblemHttpResult>> EndSessions(
-        Guid id, NpgsqlDataSource db, SessionStore sessions, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+        Guid id, NpgsqlDataSource db, SessionStore sessions, RefreshTokenStore refresh, AccessTokens access, AuditLog audit,
+        HttpContext context, CancellationToken cancellationToken)
     {
         if (await Users.Users.FindByIdAsync(db, id, cancellationToken) is null)
         {
             return Problems.NotFound("user");
         }
         var ended = await sessions.EndAllAsync(id);
+        await refresh.RevokeAllAsync(id);
+        await access.RevokeAllAsync(id);
         await audit.WriteAsync(AuditEvents.AdminEndedSessions, id, context.User.Id(), context, new { ended }, cancellationToken);
         return TypedResults.Ok(new EndedResponse(ended));
     }

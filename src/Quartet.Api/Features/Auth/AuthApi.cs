@@ -24,6 +24,7 @@ internal static class AuthApi
         group.MapPost("/login", Login).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429);
         group.MapPost("/token", Token).ProducesProblem(401).ProducesProblem(429);
         group.MapPost("/refresh", Refresh).ProducesProblem(401);
+        group.MapPost("/revoke", Revoke);
         group.MapPost("/logout", Logout).RequireAuthorization().ProducesProblem(401).ProducesProblem(403);
         group.MapGet("/me", Me).RequireAuthorization().ProducesProblem(401);
         group.MapGet("/csrf", Csrf).RequireAuthorization().ProducesProblem(401);
@@ -99,7 +100,7 @@ internal static class AuthApi
         }
         var invalid = Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidToken, "Invalid refresh token",
             "The refresh token is unknown, expired or already used. Log in again.");
-        var (outcome, userId, family) = await refresh.SpendAsync(body.RefreshToken);
+        var (outcome, userId, family, familyExpires) = await refresh.SpendAsync(body.RefreshToken);
         if (outcome == RefreshOutcome.Reused)
         {
             await refresh.RevokeFamilyAsync(family);
@@ -117,7 +118,27 @@ internal static class AuthApi
             return invalid;
         }
         return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role), "Bearer",
-            (int)access.Lifetime.TotalSeconds, await refresh.IssueAsync(user.Id, family)));
+            (int)access.Lifetime.TotalSeconds, await refresh.IssueAsync(user.Id, family, familyExpires)));
+    }
+
+    /// <summary>
+    /// An API client's logout: the refresh token's whole family stops working. Like RFC 7009, an unknown
+    /// or spent token is not an error, so the answer says nothing about which tokens exist.
+    /// </summary>
+    private static async Task<Results<NoContent, ValidationProblem>> Revoke(
+        RefreshRequest body, RefreshTokenStore refresh, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(body.RefreshToken))
+        {
+            return new FieldErrors().Add("refreshToken", "Refresh token is required.").ToProblem();
+        }
+        var spent = await refresh.SpendAsync(body.RefreshToken);
+        if (spent.Outcome != RefreshOutcome.Unknown)
+        {
+            await refresh.RevokeFamilyAsync(spent.Family);
+            await audit.WriteAsync(AuditEvents.TokenRevoked, spent.UserId, spent.UserId, context, cancellationToken: cancellationToken);
+        }
+        return TypedResults.NoContent();
     }
 
     private static async Task<NoContent> Logout(SessionStore sessions, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
@@ -170,7 +191,8 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
         {
             var seconds = (int)Math.Ceiling(wait.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await audit.WriteAsync(AuditEvents.LoginThrottled, null, null, context, new { email }, cancellationToken);
+            // Logged, not stored: refused attempts under attack must not each cost a database write.
+            audit.LogOnly(AuditEvents.LoginThrottled, null, null, context);
             return (null, null, Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.Throttled, "Too many failed logins",
                 $"Too many failed logins. Try again in {seconds} seconds."));
         }

@@ -16,6 +16,7 @@ internal static class AuditEvents
     public const string SessionEnded = "session.ended";
     public const string OtherSessionsEnded = "session.others-ended";
     public const string TokenIssued = "token.issued";
+    public const string TokenRevoked = "token.revoked";
     public const string RefreshReused = "refresh.reused";
     public const string AdminDisabledUser = "admin.user-disabled";
     public const string AdminEnabledUser = "admin.user-enabled";
@@ -43,6 +44,10 @@ internal sealed partial class AuditLog(NpgsqlDataSource dataSource, ILogger<Audi
             new { Event = auditEvent, UserId = userId, ActorId = actorId, Ip = ip, RequestId = requestId, Detail = json },
             cancellationToken: cancellationToken));
     }
+
+    /// <summary>The log line without the table row, for events too frequent to store.</summary>
+    public void LogOnly(string auditEvent, Guid? userId, Guid? actorId, HttpContext? context) =>
+        LogEvent(logger, auditEvent, userId, actorId, context?.Connection.RemoteIpAddress?.ToString());
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "audit {AuditEvent} user={UserId} actor={ActorId} ip={ClientIp}")]
     private static partial void LogEvent(ILogger logger, string auditEvent, Guid? userId, Guid? actorId, string? clientIp);

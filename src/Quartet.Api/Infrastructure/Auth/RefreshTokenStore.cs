@@ -6,6 +6,8 @@ using Quartet.Api.Infrastructure.Redis;
 
 namespace Quartet.Api.Infrastructure.Auth;
 
+internal sealed record RefreshSpend(RefreshOutcome Outcome, Guid UserId, string Family, long FamilyExpiresMs);
+
 internal enum RefreshOutcome
 {
     Rotated,
@@ -15,9 +17,10 @@ internal enum RefreshOutcome
 }
 
 /// <summary>
-/// Opaque, single-use refresh tokens in Redis, kept under their SHA-256. Each login starts a family;
-/// each rotation spends a token and issues the next of the same family. A spent token presented again
-/// means it was copied: the whole family is revoked, the thief's copy and the owner's alike.
+/// Opaque, single-use refresh tokens in Redis, kept under their SHA-256. Each login starts a family that
+/// lives 30 days from that login however often it rotates; each rotation spends a token and issues the
+/// next of the same family. A spent token presented again means it was copied: the whole family is
+/// revoked, the thief's copy and the owner's alike.
 /// </summary>
 internal sealed class RefreshTokenStore(IRedisStore redis, IOptions<TokenOptions> options, TimeProvider clock)
 {
@@ -35,19 +38,21 @@ internal sealed class RefreshTokenStore(IRedisStore redis, IOptions<TokenOptions
     private const string SpendScript = """
         local t = redis.call('HMGET', KEYS[1], 'uid', 'fam', 'used', 'exp')
         if not t[1] then return {'unknown'} end
-        if t[3] == '1' then return {'reused', t[1], t[2]} end
-        if tonumber(ARGV[1]) >= tonumber(t[4]) then return {'expired', t[1], t[2]} end
+        if t[3] == '1' then return {'reused', t[1], t[2], t[4]} end
+        if tonumber(ARGV[1]) >= tonumber(t[4]) then return {'expired', t[1], t[2], t[4]} end
         redis.call('HSET', KEYS[1], 'used', '1')
-        return {'rotated', t[1], t[2]}
+        return {'rotated', t[1], t[2], t[4]}
         """;
 
-    public Task<string> IssueAsync(Guid userId) => IssueAsync(userId, Guid.NewGuid().ToString("N"));
+    /// <summary>A new family, at login.</summary>
+    public Task<string> IssueAsync(Guid userId) => IssueAsync(userId, Guid.NewGuid().ToString("N"),
+        clock.GetUtcNow().ToUnixTimeMilliseconds() + (long)options.Value.RefreshTokenLifetime.TotalMilliseconds);
 
-    public async Task<(RefreshOutcome Outcome, Guid UserId, string Family)> SpendAsync(string token)
+    public async Task<RefreshSpend> SpendAsync(string token)
     {
         if (token.Length is < 32 or > 128)
         {
-            return (RefreshOutcome.Unknown, Guid.Empty, "");
+            return new(RefreshOutcome.Unknown, Guid.Empty, "", 0);
         }
         var reply = await redis.EvaluateAsync(SpendScript, [TokenKey(token)], [Now()]);
         var outcome = reply[0] switch
@@ -57,16 +62,18 @@ internal sealed class RefreshTokenStore(IRedisStore redis, IOptions<TokenOptions
             "expired" => RefreshOutcome.Expired,
             _ => RefreshOutcome.Unknown,
         };
-        return outcome == RefreshOutcome.Unknown ? (outcome, Guid.Empty, "") : (outcome, Guid.Parse(reply[1]!), reply[2]!);
+        return outcome == RefreshOutcome.Unknown
+            ? new(outcome, Guid.Empty, "", 0)
+            : new(outcome, Guid.Parse(reply[1]!), reply[2]!, long.Parse(reply[3]!, CultureInfo.InvariantCulture));
     }
 
-    public async Task<string> IssueAsync(Guid userId, string family)
+    /// <summary>The next token of <paramref name="family"/>, expiring with the family.</summary>
+    public async Task<string> IssueAsync(Guid userId, string family, long familyExpiresMs)
     {
         var token = SessionStore.Base64Url(RandomNumberGenerator.GetBytes(32));
-        var lifetime = (long)options.Value.RefreshTokenLifetime.TotalMilliseconds;
-        var expires = clock.GetUtcNow().ToUnixTimeMilliseconds() + lifetime;
+        var lifetime = Math.Max(1, familyExpiresMs - clock.GetUtcNow().ToUnixTimeMilliseconds());
         await redis.EvaluateAsync(IssueScript, [TokenKey(token), FamilyKey(family), UserFamiliesKey(userId)],
-            [userId.ToString(), family, Ms(expires), Ms(lifetime), Hash(token)]);
+            [userId.ToString(), family, Ms(familyExpiresMs), Ms(lifetime), Hash(token)]);
         return token;
     }
 

@@ -3,7 +3,7 @@ namespace Quartet.Api.Infrastructure.Commands;
 /// <summary>
 /// What a container HEALTHCHECK runs (the runtime image has no curl): GET /health/ready on the local port,
 /// exit 0 only on 200. The port is the one the service listens on: ASPNETCORE_HTTP_PORTS, else the first
-/// of ASPNETCORE_URLS, else 8080.
+/// of ASPNETCORE_URLS, else 5000 (ASP.NET Core's own default; the container image sets ASPNETCORE_HTTP_PORTS=8080).
 /// </summary>
 internal static class HealthcheckCommand
 {
@@ -43,6 +43,6 @@ internal static class HealthcheckCommand
                 return uri.Port;
             }
         }
-        return 8080;
+        return 5000;
     }
 }

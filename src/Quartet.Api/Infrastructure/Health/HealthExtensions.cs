@@ -106,7 +106,11 @@ internal sealed class SchemaHealthCheck(Migrator migrator) : IHealthCheck
     {
         try
         {
-            var pending = await migrator.PendingAsync(cancellationToken);
+            var (pending, changed) = await migrator.CheckAsync(cancellationToken);
+            if (changed.Count > 0)
+            {
+                return HealthCheckResult.Unhealthy($"{changed[0].FileName} changed after it was applied");
+            }
             return pending.Count == 0
                 ? HealthCheckResult.Healthy("current")
                 : HealthCheckResult.Unhealthy($"{pending.Count} migration(s) pending, first {pending[0].FileName}");

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging.Console;
 
 namespace Quartet.Api.Infrastructure.Logging;
@@ -23,15 +25,20 @@ internal static partial class RequestLogging
     }
 
     /// <summary>
-    /// Takes X-Request-ID from the request (nginx sets it) or makes one, echoes it, makes it the
+    /// Takes X-Request-ID from a trusted proxy (nginx sets it) or makes one, echoes it, makes it the
     /// TraceIdentifier (so problem bodies carry it) and writes one line per request when it ends.
     /// </summary>
     public static WebApplication UseRequestLogging(this WebApplication app)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Quartet.Request");
+        var proxies = app.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value.KnownIPNetworks;
         app.Use(async (context, next) =>
         {
-            var requestId = RequestIdFrom(context.Request.Headers[RequestIdHeader]);
+            // Only the proxy's id is believed: a client talking to the service directly cannot choose the id
+            // its requests are logged and audited under.
+            var peer = context.Connection.RemoteIpAddress;
+            var trusted = peer is null || IPAddress.IsLoopback(peer) || proxies.Any(n => n.Contains(peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer));
+            var requestId = RequestIdFrom(trusted ? context.Request.Headers[RequestIdHeader] : default);
             context.TraceIdentifier = requestId;
             context.Response.Headers[RequestIdHeader] = requestId;
             using var scope = logger.BeginScope(new RequestScope(requestId));

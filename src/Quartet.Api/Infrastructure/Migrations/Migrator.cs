@@ -54,17 +54,22 @@ internal sealed partial class Migrator(NpgsqlDataSource dataSource, MigrationCat
     }
 
     /// <summary>The files not yet applied, for readiness: a replica never serves on an old schema.</summary>
-    public async Task<IReadOnlyList<Migration>> PendingAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Migration>> PendingAsync(CancellationToken cancellationToken) =>
+        (await CheckAsync(cancellationToken)).Pending;
+
+    /// <summary>Files not yet applied, and applied files whose text has changed since.</summary>
+    public async Task<(IReadOnlyList<Migration> Pending, IReadOnlyList<Migration> Changed)> CheckAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT to_regclass('schema_migrations') IS NOT NULL", cancellationToken: cancellationToken));
         if (!exists)
         {
-            return catalog.Migrations;
+            return (catalog.Migrations, []);
         }
-        var applied = (await ReadAppliedAsync(connection, cancellationToken)).Select(m => m.Version).ToHashSet();
-        return [.. catalog.Migrations.Where(m => !applied.Contains(m.Version))];
+        var applied = (await ReadAppliedAsync(connection, cancellationToken)).ToDictionary(m => m.Version, m => m.Checksum);
+        return ([.. catalog.Migrations.Where(m => !applied.ContainsKey(m.Version))],
+            [.. catalog.Migrations.Where(m => applied.TryGetValue(m.Version, out var checksum) && checksum != m.Checksum)]);
     }
 
     private static async Task<IEnumerable<AppliedMigration>> ReadAppliedAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>

@@ -142,14 +142,12 @@ public sealed class SessionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ASessionWorksOnAnotherReplicaAndSurvivesARestart()
+    public async Task ASessionStartedOnOneAppInstanceWorksOnAnother()
     {
         using var client = _factory.CreateHttpsClient();
         await client.RegisterAndLoginAsync();
-        var cookie = (await _factory.Stack.Redis.CommandAsync("KEYS", $"test:{_factory.Database}:session:*")).Split('\n').Length;
-        Assert.Equal(1, cookie);
 
-        // A replica is a separate app instance: nothing in process memory is shared.
+        // Another instance (a replica, or this one after a restart) shares nothing in process memory.
         await using var replica = _factory.Replica();
         using var viaReplica = replica.CreateClient(new() { BaseAddress = new Uri("https://localhost"), HandleCookies = false });
         var header = await CookieHeaderAsync(client);

@@ -135,17 +135,21 @@ public sealed class AdminTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnAdminEndsAUsersSessions()
+    public async Task AnAdminEndsAUsersSessionsAndTokens()
     {
         using var admin = await AdminAsync();
         using var user = _factory.CreateHttpsClient();
-        await user.RegisterAndLoginAsync();
+        var email = await user.RegisterAndLoginAsync();
+        var (access, refresh) = await user.TokenAsync(email);
         var id = await IdOfAsync(user);
 
         using var response = await admin.PostAsync($"/api/admin/users/{id}/end-sessions", null);
 
         Assert.Equal(1, (await response.JsonAsync()).RootElement.GetProperty("ended").GetInt32());
         Assert.Equal(HttpStatusCode.Unauthorized, (await user.GetAsync("/api/auth/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me").WithBearer(access))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh })).StatusCode);
+        await user.LoginAsync(email); // not disabled: they can sign in again
     }
 
     [Fact]

@@ -146,6 +146,33 @@ public sealed class TokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RevokingARefreshTokenEndsItsFamilyAndUnknownTokensAreNoError()
+    {
+        var (_, _, refresh) = await NewUserTokensAsync();
+        using var rotated = await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh });
+        var current = (await rotated.JsonAsync()).RootElement.GetProperty("refreshToken").GetString();
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsJsonAsync("/api/auth/revoke", new { refreshToken = current })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.PostAsJsonAsync("/api/auth/revoke", new { refreshToken = "never-issued-token-0123456789abcdef" })).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = current })).StatusCode);
+    }
+
+    [Fact]
+    public async Task RotatingDoesNotExtendTheFamilyPast30DaysFromLogin()
+    {
+        var (_, _, refresh) = await NewUserTokensAsync();
+        _clock.Advance(TimeSpan.FromDays(20));
+        using var rotated = await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh });
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+        var next = (await rotated.JsonAsync()).RootElement.GetProperty("refreshToken").GetString();
+
+        _clock.Advance(TimeSpan.FromDays(10));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = next })).StatusCode);
+    }
+
+    [Fact]
     public async Task ARefreshTokenExpiresAfter30Days()
     {
         var (_, _, refresh) = await NewUserTokensAsync();

@@ -96,6 +96,25 @@ public sealed class ReadinessTests : IAsyncLifetime
         Assert.Equal("up", body.RootElement.GetProperty("checks").GetProperty("postgres").GetString());
     }
 
+    [Fact]
+    public async Task AnAppliedMigrationWhoseFileChangedMakesReadiness503()
+    {
+        var folder = TestPaths.NewDirectory("migrations");
+        foreach (var file in Directory.GetFiles(Path.Combine(TestPaths.Repository, "db", "migrations"), "*.sql"))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+        await File.AppendAllTextAsync(Path.Combine(folder, "0001_init.sql"), "\n-- edited after it was applied\n");
+        await using var factory = new QuartetFactory(_stack, _factory.Database, new Dictionary<string, string?> { ["Database:MigrationsPath"] = folder });
+        using var client = factory.CreateHttpsClient();
+
+        using var response = await client.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains("0001_init.sql changed after it was applied", body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Polls readiness (bounded: 30 s) until it answers <paramref name="expected"/>.</summary>
     private async Task<HttpResponseMessage> PollAsync(HttpStatusCode expected)
     {

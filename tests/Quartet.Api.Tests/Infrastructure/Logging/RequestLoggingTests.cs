@@ -53,6 +53,18 @@ public sealed class RequestLoggingTests
         Assert.Matches("^[0-9a-f]{32}$", Assert.Single(response.Headers.GetValues("X-Request-ID")));
     }
 
+    [Fact]
+    public async Task ARequestIdFromAPeerOutsideTheTrustedProxiesIsReplaced()
+    {
+        await using var factory = await QuartetFactory.CreateAsync(clientIp: "203.0.113.77");
+        using var client = factory.CreateHttpsClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live") { Headers = { { "X-Request-ID", "chosen-by-client" } } };
+
+        using var response = await client.SendAsync(request);
+
+        Assert.NotEqual("chosen-by-client", Assert.Single(response.Headers.GetValues("X-Request-ID")));
+    }
+
     private static string? RequestId(JsonDocument document) =>
         document.RootElement.TryGetProperty("Scopes", out var scopes)
             ? scopes.EnumerateArray().Where(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("RequestId", out _))

@@ -69,6 +69,9 @@ ensure_packages() {
           missing+=(redis-server redis-tools)
         fi
         ;;
+      nginx) command -v nginx >/dev/null 2>&1 || missing+=(nginx-light) ;;
+      envsubst) command -v envsubst >/dev/null 2>&1 || missing+=(gettext-base) ;;
+      chromium) [[ -x /usr/bin/chromium ]] || missing+=(chromium) ;;
       *)
         command -v "$want" >/dev/null 2>&1 || missing+=("$want")
         ;;

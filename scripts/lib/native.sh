@@ -258,19 +258,22 @@ backend_pidfile() { printf '%s/backend.pid\n' "$RUN_DIR"; }
 
 backend_pid() { live_pid "$(backend_pidfile)" Quartet.Api.dll; }
 
-backend_url() { printf 'http://127.0.0.1:%s\n' "$QUARTET_HTTP_PORT"; }
+backend_url() { printf 'http://127.0.0.1:%s\n' "$QUARTET_BACKEND_PORT"; }
 
 # The environment of the backend and migrate processes, and only theirs.
 backend_env() {
   BACKEND_ENV=(
     ASPNETCORE_ENVIRONMENT=Development
+    "Proxy__TrustedNetworks=127.0.0.1/32,::1/128"
     "ASPNETCORE_URLS=$(backend_url)"
     Database__Host=127.0.0.1
     "Database__Port=$QUARTET_PG_PORT"
     Database__Name=quartet
-    Database__Username=quartet
+    Database__Username=quartet_app
+    Database__OwnerUsername=quartet
     "Redis__Endpoint=127.0.0.1:$QUARTET_REDIS_PORT"
     "DB_PASSWORD_FILE=$SECRETS_DIR/db_password"
+    "DB_APP_PASSWORD_FILE=$SECRETS_DIR/db_app_password"
     "REDIS_PASSWORD_FILE=$SECRETS_DIR/redis_password"
     "SESSION_SECRET_FILE=$SECRETS_DIR/session_secret"
     "JWT_SECRET_FILE=$SECRETS_DIR/jwt_secret"
@@ -356,8 +359,8 @@ backend_ready() {
 backend_start() {
   local log="$LOG_DIR/backend.log" pidfile pid="" started deadline
   pidfile="$(backend_pidfile)"
-  if port_in_use "$QUARTET_HTTP_PORT"; then
-    die "port $QUARTET_HTTP_PORT is already in use by another process; set QUARTET_HTTP_PORT to a free port"
+  if port_in_use "$QUARTET_BACKEND_PORT"; then
+    die "port $QUARTET_BACKEND_PORT is already in use by another process; set QUARTET_BACKEND_PORT to a free port"
   fi
   backend_env
   rm -f "$pidfile"
@@ -428,7 +431,7 @@ backend_stop() {
 # ---------------------------------------------------------------- commands
 
 native_deps() {
-  ensure_packages postgres redis curl
+  ensure_packages postgres redis curl nginx envsubst
   ensure_dotnet
   prepare_state_dirs
   pg_prepare_user
@@ -441,11 +444,14 @@ native_up() {
   pg_up
   redis_up
   backend_up
+  web_build
+  nginx_up
   say "dev admin: $ADMIN_EMAIL, password in $(rel "$SECRETS_DIR/admin_password")"
-  say "ready at $(backend_url)"
+  say "ready at $(public_url)"
 }
 
 native_down() {
+  nginx_stop
   backend_stop
   redis_stop
   pg_stop
@@ -464,10 +470,15 @@ native_migrate() {
 
 native_status() {
   local pid
-  if pid="$(backend_pid)"; then
-    printf '%-9s running (pid %s, port %s)\n' backend "$pid" "$QUARTET_HTTP_PORT"
+  if pid="$(nginx_pid)"; then
+    printf '%-9s running (pid %s, port %s)\n' nginx "$pid" "$QUARTET_HTTP_PORT"
   else
-    printf '%-9s stopped (port %s)\n' backend "$QUARTET_HTTP_PORT"
+    printf '%-9s stopped (port %s)\n' nginx "$QUARTET_HTTP_PORT"
+  fi
+  if pid="$(backend_pid)"; then
+    printf '%-9s running (pid %s, port %s)\n' backend "$pid" "$QUARTET_BACKEND_PORT"
+  else
+    printf '%-9s stopped (port %s)\n' backend "$QUARTET_BACKEND_PORT"
   fi
   if pid="$(pg_pid)"; then
     printf '%-9s running (pid %s, port %s)\n' postgres "$pid" "$QUARTET_PG_PORT"

@@ -29,7 +29,7 @@ ensure_secrets() {
   mkdir -p "$SECRETS_DIR"
   chmod 700 "$SECRETS_DIR"
 
-  for name in db_password redis_password session_secret jwt_secret admin_password; do
+  for name in db_password db_app_password redis_password session_secret jwt_secret admin_password; do
     [[ -s "$SECRETS_DIR/$name" ]] && continue
     if [[ -e "$SECRETS_DIR/$name" ]]; then
       warn "$(rel "$SECRETS_DIR/$name") is empty; generating a new value"
@@ -38,7 +38,7 @@ ensure_secrets() {
       warn "db_password is new but $(rel "$PG_DATA") already exists: the database keeps its old password"
     fi
     case "$name" in
-      db_password | redis_password) write_secret "$name" "$(rand_base64 32)" ;;
+      db_password | db_app_password | redis_password) write_secret "$name" "$(rand_base64 32)" ;;
       session_secret) write_secret "$name" "$(rand_hex 32)" ;;
       jwt_secret) write_secret "$name" "$(rand_base64 64)" ;;
       admin_password) write_secret "$name" "$(rand_password)" ;;

@@ -101,7 +101,7 @@ suite_backend() {
 
 # test_environment: packages and the variables the backend test harness reads.
 test_environment() {
-  ensure_packages postgres redis shellcheck
+  ensure_packages postgres redis shellcheck nginx envsubst
   ensure_dotnet
   mkdir -p "$LOG_DIR"
   # For the backend test harness, which starts its own servers on free ports.

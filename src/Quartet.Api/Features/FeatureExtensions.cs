@@ -2,7 +2,9 @@ using Quartet.Api.Features.Account;
 using Quartet.Api.Features.Admin;
 using Quartet.Api.Features.Auth;
 using Quartet.Api.Features.Notes;
+using Quartet.Api.Infrastructure.Database;
 using Quartet.Api.Infrastructure.Idempotency;
+using Quartet.Api.Infrastructure.Migrations;
 
 namespace Quartet.Api.Features;
 
@@ -18,7 +20,11 @@ internal static class FeatureExtensions
     }
 
     /// <summary>What <c>migrate</c> does once the schema is current.</summary>
-    public static IHostApplicationBuilder AddMigrationSteps(this IHostApplicationBuilder builder) => FirstAdmin.AddFirstAdmin(builder);
+    public static IHostApplicationBuilder AddMigrationSteps(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IPostMigrationStep, AppRole>();
+        return FirstAdmin.AddFirstAdmin(builder);
+    }
 
     public static WebApplication MapFeatures(this WebApplication app)
     {

@@ -20,6 +20,7 @@ internal static class BackendProcess
             ["Database__Port"] = stack.Postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Database__Name"] = database,
             ["Database__Username"] = PostgresServer.Superuser,
+            ["Database__OwnerUsername"] = PostgresServer.Superuser,
             ["Database__StartupTimeoutSeconds"] = "5",
             ["Redis__Endpoint"] = stack.Redis.Endpoint,
             ["Redis__KeyPrefix"] = $"test:{database}:",

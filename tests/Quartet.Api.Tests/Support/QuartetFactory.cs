@@ -34,6 +34,7 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
             ["Database:Port"] = stack.Postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Database:Name"] = database,
             ["Database:Username"] = PostgresServer.Superuser,
+            ["Database:OwnerUsername"] = PostgresServer.Superuser,
             ["Database:StartupTimeoutSeconds"] = "5",
             ["Redis:Endpoint"] = stack.Redis.Endpoint,
             // Each database gets its own key space, so instances sharing one test class share Redis data

@@ -7,8 +7,8 @@ namespace Quartet.Api.Infrastructure.Database;
 internal static class DatabaseExtensions
 {
     /// <summary>
-    /// One pooled <see cref="NpgsqlDataSource"/> for the process. <paramref name="asOwner"/> connects as the
-    /// schema owner instead, which only <c>migrate</c> does.
+    /// One pooled <see cref="NpgsqlDataSource"/> for the process: as the data-only role with db_app_password,
+    /// or, with <paramref name="asOwner"/> (only <c>migrate</c>), as the schema owner with db_password.
     /// </summary>
     public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder, bool asOwner = false)
     {
@@ -18,7 +18,8 @@ internal static class DatabaseExtensions
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            var password = sp.GetRequiredService<SecretReader>().Read(SecretSpec.DbPassword);
+            var secrets = sp.GetRequiredService<SecretReader>();
+            var password = asOwner || !options.SeparateAppRole ? secrets.Read(SecretSpec.DbPassword) : secrets.Read(SecretSpec.DbAppPassword);
             return new NpgsqlDataSourceBuilder(ConnectionString(options, password, asOwner)).Build();
         });
         builder.Services.AddSingleton<DatabaseStartup>();
@@ -31,7 +32,7 @@ internal static class DatabaseExtensions
             Host = options.Host,
             Port = options.Port,
             Database = options.Name,
-            Username = asOwner ? options.OwnerUsername ?? options.Username : options.Username,
+            Username = asOwner ? options.OwnerUsername : options.Username,
             Password = password,
             MaxPoolSize = options.MaxPoolSize,
             Timeout = 5,

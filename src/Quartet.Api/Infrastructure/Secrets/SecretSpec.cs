@@ -3,14 +3,17 @@ namespace Quartet.Api.Infrastructure.Secrets;
 /// <summary>A secret the application can read: its file name, its minimum length and how an operator makes it.</summary>
 internal sealed record SecretSpec(string Name, int MinimumBytes)
 {
+    /// <summary>The schema owner's password: migrate (and the postgres container) use it, the service never does.</summary>
     public static readonly SecretSpec DbPassword = new("db_password", 16);
+    /// <summary>The password of the data-only role the service connects as.</summary>
+    public static readonly SecretSpec DbAppPassword = new("db_app_password", 16);
     public static readonly SecretSpec RedisPassword = new("redis_password", 16);
     public static readonly SecretSpec SessionSecret = new("session_secret", 32);
     public static readonly SecretSpec JwtSecret = new("jwt_secret", 32);
     public static readonly SecretSpec AdminPasswordHash = new("admin_password_hash", 32);
 
     public static IReadOnlyList<SecretSpec> All { get; } =
-        [DbPassword, RedisPassword, SessionSecret, JwtSecret, AdminPasswordHash];
+        [DbPassword, DbAppPassword, RedisPassword, SessionSecret, JwtSecret, AdminPasswordHash];
 
     /// <summary>SESSION_SECRET for session_secret: the plain variable read in Development only.</summary>
     public string VariableName => Name.ToUpperInvariant();

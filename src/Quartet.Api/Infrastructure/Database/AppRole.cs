@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Quartet.Api.Infrastructure.Migrations;
+using Quartet.Api.Infrastructure.Secrets;
+
+namespace Quartet.Api.Infrastructure.Database;
+
+/// <summary>
+/// Run by <c>migrate</c> as the owner: the service's role exists, can log in with db_app_password, and has
+/// data rights only. It cannot create, alter or drop anything, and may only read schema_migrations, so a
+/// flaw in a query cannot change the schema. The password reaches PostgreSQL as a SCRAM-SHA-256 verifier
+/// made here, so it never appears in SQL text, a server log or pg_stat_statements.
+/// </summary>
+internal sealed partial class AppRole(IOptions<DatabaseOptions> options, SecretReader secrets, NpgsqlDataSource ownerDb, ILogger<AppRole> logger)
+    : IPostMigrationStep
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var db = options.Value;
+        if (!db.SeparateAppRole)
+        {
+            return;
+        }
+        var verifier = ScramVerifier(secrets.Read(SecretSpec.DbAppPassword));
+        // Identifiers are checked against DatabaseOptions.RoleName; the verifier is base64 and '$', ':' only.
+        var role = "\"" + db.Username + "\"";
+        var owner = "\"" + db.OwnerUsername + "\"";
+        var database = "\"" + db.Name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        string[] statements =
+        [
+            $"""
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{db.Username}') THEN
+                CREATE ROLE {role} LOGIN;
+              END IF;
+            END $$
+            """,
+            $"ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '{verifier}'",
+            $"GRANT CONNECT ON DATABASE {database} TO {role}",
+            $"GRANT USAGE ON SCHEMA public TO {role}",
+            $"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+            $"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+            $"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM {role}",
+            $"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
+            $"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}",
+        ];
+        await using var connection = await ownerDb.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var statement in statements)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(statement, transaction: transaction, cancellationToken: cancellationToken));
+        }
+        await transaction.CommitAsync(cancellationToken);
+        LogReady(logger, db.Username);
+    }
+
+    /// <summary>The verifier PostgreSQL stores for SCRAM-SHA-256 (RFC 5802, RFC 7677), in its own text format.</summary>
+    internal static string ScramVerifier(string password, byte[]? salt = null, int iterations = 4096)
+    {
+        salt ??= RandomNumberGenerator.GetBytes(16);
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, 32);
+        var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
+        var storedKey = SHA256.HashData(clientKey);
+        var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
+        return $"SCRAM-SHA-256${iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database role {Role} is ready: data rights only")]
+    private static partial void LogReady(ILogger logger, string role);
+}

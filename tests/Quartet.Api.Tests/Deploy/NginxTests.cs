@@ -1,0 +1,187 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Quartet.Api.Tests.Support;
+
+namespace Quartet.Api.Tests.Deploy;
+
+/// <summary>The nginx template, served by a real nginx in front of the real backend, checked over HTTP.</summary>
+public sealed class NginxTests : IAsyncLifetime
+{
+    private RunningBackend _backend = null!;
+    private NginxServer _nginx = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        var stack = await TestStack.SharedAsync();
+        _backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), new TestSecrets(stack)));
+        _nginx = await NginxServer.StartNewAsync(_backend.BaseAddress);
+        _client = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = _nginx.BaseAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _nginx.DisposeAsync();
+        await _backend.DisposeAsync();
+    }
+
+    private static void AssertSecurityHeaders(HttpResponseMessage response)
+    {
+        var csp = Assert.Single(response.Headers.GetValues("Content-Security-Policy"));
+        Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-eval", csp, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+        Assert.Contains("default-src 'self'", csp, StringComparison.Ordinal);
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("strict-origin-when-cross-origin", Assert.Single(response.Headers.GetValues("Referrer-Policy")));
+    }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/notes")]
+    [InlineData("/index.html")]
+    [InlineData("/" + NginxServer.AssetName)]
+    [InlineData("/api/auth/me")]
+    [InlineData("/api/nothing-here")]
+    [InlineData("/health/ready")]
+    public async Task EveryResponseCarriesTheSecurityHeadersAndNoServerVersion(string path)
+    {
+        using var response = await _client.GetAsync(path);
+
+        AssertSecurityHeaders(response);
+        Assert.Equal("nginx", Assert.Single(response.Headers.GetValues("Server")));
+    }
+
+    [Fact]
+    public async Task HashedAssetsAreImmutableForAYearAndIndexHtmlIsNoCache()
+    {
+        using var asset = await _client.GetAsync("/" + NginxServer.AssetName);
+        using var index = await _client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, asset.StatusCode);
+        Assert.Equal("public, max-age=31536000, immutable", asset.Headers.CacheControl!.ToString());
+        Assert.Equal("no-cache", index.Headers.CacheControl!.ToString());
+        Assert.Contains("<div id=\"root\">", await index.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/notes")]
+    [InlineData("/notes/3f2504e0-4f89-11d3-9a0c-0305e82c3301")]
+    [InlineData("/account")]
+    [InlineData("/admin")]
+    public async Task ClientRoutesGetTheSpaWithNoCache(string path)
+    {
+        using var response = await _client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("no-cache", response.Headers.CacheControl!.ToString());
+    }
+
+    [Theory]
+    [InlineData("/api/nothing-here")]
+    [InlineData("/api/notes/not-a-guid")]
+    public async Task AnUnknownApiPathIsAJson404FromTheBackendNotTheSpa(string path)
+    {
+        using var response = await _client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("<div id=\"root\">", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/assets/missing-0123abcd.js")]
+    [InlineData("/favicon-missing.png")]
+    public async Task AMissingFileIs404NotTheSpa(string path)
+    {
+        using var response = await _client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("<div id=\"root\">", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthReadyReachesTheBackendAndCarriesNginxsRequestId()
+    {
+        using var response = await _client.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ready", (await response.JsonAsync()).RootElement.GetProperty("status").GetString());
+        Assert.Matches("^[0-9a-f]{32}$", Assert.Single(response.Headers.GetValues("X-Request-ID")));
+    }
+
+    [Fact]
+    public async Task AClientsOwnRequestIdIsReplacedByNginxs()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live") { Headers = { { "X-Request-ID", "forged-by-client" } } };
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.NotEqual("forged-by-client", Assert.Single(response.Headers.GetValues("X-Request-ID")));
+    }
+
+    [Fact]
+    public async Task AnOversizeBodyIs413ProblemJson()
+    {
+        using var response = await _client.PostAsync("/api/auth/register", new ByteArrayContent(new byte[2 * 1024 * 1024])
+        {
+            Headers = { ContentType = new("application/json") },
+        });
+
+        await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "urn:quartet:problem:payload-too-large");
+    }
+
+    [Fact]
+    public async Task TextIsCompressed()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/" + NginxServer.AssetName) { Headers = { { "Accept-Encoding", "gzip" } } };
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal("gzip", Assert.Single(response.Content.Headers.ContentEncoding));
+    }
+
+    [Fact]
+    public async Task TheApiWorksThroughTheProxyWithTheClientAddressForwarded()
+    {
+        var email = ApiClient.NewEmail();
+        using var register = await _client.PostAsJsonAsync("/api/auth/register", new { email, password = ApiClient.StrongPassword });
+        using var login = await _client.PostAsJsonAsync("/api/auth/login", new { email, password = "wrong password here" });
+
+        Assert.Equal(HttpStatusCode.Created, register.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
+        AssertSecurityHeaders(login);
+    }
+
+    [Fact]
+    public async Task BurstsAtTheAuthEndpointsAreThrottledWithAProblemBody()
+    {
+        var responses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 40; i++)
+        {
+            responses.Add(await _client.PostAsJsonAsync("/api/auth/token", new { email = "nobody@example.com", password = "x" }));
+        }
+
+        var throttled = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(throttled);
+        var first = throttled[0];
+        Assert.Equal("application/problem+json", first.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("urn:quartet:problem:throttled", JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("type").GetString());
+        Assert.True(first.Headers.Contains("Retry-After"));
+        responses.ForEach(r => r.Dispose());
+    }
+
+    [Fact]
+    public async Task ABackendThatIsDownIsA502ProblemNotAnHtmlPage()
+    {
+        await _backend.StopAsync();
+
+        using var response = await _client.GetAsync("/api/auth/me");
+
+        await response.AssertProblemAsync(HttpStatusCode.BadGateway, "urn:quartet:problem:unavailable");
+        await _backend.StartAsync();
+    }
+}

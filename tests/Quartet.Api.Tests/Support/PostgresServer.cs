@@ -54,7 +54,9 @@ internal sealed class PostgresServer : ServerProcess
 
     protected override ProcessStartInfo StartInfo() => AsServerUser(Tool("postgres"), "-D", DataDirectory, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "-k", Directory, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB");
+        "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB",
+        // Lets a test count the statements the server received.
+        "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top");
 
     protected override async Task<bool> AnswersAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,74 @@
+using System.Net;
+using Quartet.Api.Tests.Support;
+
+namespace Quartet.Api.Tests.Features.Notes;
+
+/// <summary>
+/// What the hot path costs, counted at the servers: an authenticated request makes one Redis round trip
+/// for its session (lookup and sliding expiry in one script), and a cached get-by-id makes no PostgreSQL
+/// statement at all. Owns its servers, so nothing else talks to them meanwhile.
+/// </summary>
+public sealed class NotesHotPathTests : IAsyncLifetime
+{
+    private TestStack _stack = null!;
+    private QuartetFactory _factory = null!;
+
+    public async Task InitializeAsync()
+    {
+        _stack = await TestStack.StartPrivateAsync();
+        await _stack.ExecuteAsync("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        _factory = new QuartetFactory(_stack, await _stack.CreateDatabaseAsync());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        await _stack.DisposeAsync();
+    }
+
+    /// <summary>Statements the app's database has executed, read from another database so the count is not disturbed.</summary>
+    private Task<long> StatementsAsync() => _stack.ScalarAsync<long>("postgres",
+        $"SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{_factory.Database}')");
+
+    [Fact]
+    public async Task ACachedGetByIdWithACookieIsOneRedisRoundTripForTheSessionOneForTheNoteAndNoSql()
+    {
+        using var client = _factory.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+        var note = await client.CreateNoteAsync("hot path");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/notes/{note.Id}")).StatusCode); // warm the cache
+
+        var statementsBefore = await StatementsAsync();
+        await using var monitor = await RedisMonitor.StartAsync(_stack.Redis);
+        using var response = await client.GetAsync($"/api/notes/{note.Id}");
+        var commands = await monitor.StopAsync();
+        var statementsAfter = await StatementsAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(0, statementsAfter - statementsBefore);
+        Assert.True(commands.Count == 2, "Redis received:\n" + string.Join('\n', commands));
+        var session = Assert.Single(commands, c => c.Contains("session:", StringComparison.Ordinal));
+        Assert.Matches("\"(?i:evalsha|eval)\"", session);
+        Assert.Contains(commands, c => c.Contains("\"HGETALL\"", StringComparison.OrdinalIgnoreCase) && c.Contains($"notes:note:{note.Id:N}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnUncachedGetIsOneStatementAndFillsTheCache()
+    {
+        using var client = _factory.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+        var note = await client.CreateNoteAsync("cold path");
+        await _stack.Redis.CommandAsync("DEL", $"test:{_factory.Database}:notes:note:{note.Id:N}");
+
+        var before = await StatementsAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
+        var afterFirst = await StatementsAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
+        var afterSecond = await StatementsAsync();
+
+        var text = await _stack.ScalarAsync<string>("postgres",
+            $"SELECT string_agg(calls || ' ' || left(query, 80), E'\\n') FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{_factory.Database}')");
+        Assert.True(afterFirst - before == 1, text);
+        Assert.Equal(0, afterSecond - afterFirst);
+    }
+}

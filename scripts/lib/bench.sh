@@ -8,12 +8,14 @@ BENCH_SEARCH_WORD="quartz"
 
 bench_usage() {
   cat <<EOF2
-usage: ./quartet bench [--url URL] [--json FILE] [--smoke] [--compare-node]
+usage: ./quartet bench [--url URL] [--json FILE] [--smoke] [--compare-node] [--ab KEY=VALUE [--rounds N]]
   --url URL        load this Quartet (default: the native stack, started if needed)
   --json FILE      also write the figures to FILE as JSON
   --smoke          a few seconds in all, to check the benchmark itself works
   --compare-node   also load the Node.js (Fastify) service in bench/node-fastify on
                    the same data, behind the same nginx template, and print the ratios
+  --ab KEY=VALUE   compare the running backend (A) with a second one whose environment
+                   adds KEY=VALUE (B), alternating rounds (--rounds, default 3)
 EOF2
 }
 
@@ -137,13 +139,15 @@ bench_verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
   ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "met" : "MISSED" }'; }
 
 cmd_bench() {
-  local url="" json="" smoke=0 compare=0
+  local url="" json="" smoke=0 compare=0 ab="" rounds=3
   while (($# > 0)); do
     case "$1" in
       --url) url="${2:?--url needs a URL}"; shift 2 ;;
       --json) json="${2:?--json needs a file}"; shift 2 ;;
       --smoke) smoke=1; shift ;;
       --compare-node) compare=1; shift ;;
+      --ab) ab="${2:?--ab needs KEY=VALUE}"; shift 2 ;;
+      --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
       -h | --help) bench_usage; return 0 ;;
       *) die "bench: unknown argument '$1' (see ./quartet bench --help)" ;;
     esac
@@ -168,6 +172,12 @@ cmd_bench() {
 
   say "bench: $BENCH_URL, $BENCH_CONNECTIONS connections, ${BENCH_WARMUP}s warm-up + ${BENCH_DURATION}s measured per scenario"
   bench_setup
+  if [[ -n "$ab" ]]; then
+    [[ "$ab" == *=* ]] || die "bench: --ab takes KEY=VALUE"
+    [[ -n "$(backend_pid 2>/dev/null || true)" ]] || die "bench: --ab needs the native stack"
+    bench_ab "$ab" "$rounds"
+    return 0
+  fi
   bench_scenarios ""
   local rss ready="null" name
   rss="$(bench_rss_mb)"
@@ -241,11 +251,77 @@ cmd_bench() {
   fi
 }
 
+# bench_nginx_for NAME PORT: a second nginx from the same template in front of
+# 127.0.0.1:PORT; sets BENCH_NGINX_URL. Stopped by bench_nginx_stop NAME.
+bench_nginx_for() {
+  local name="$1" port="$2" nginx_port conf_dir="$BENCH_DIR/nginx-$1"
+  nginx_port="$(bench_free_port)"
+  mkdir -p "$conf_dir/tmp" "$conf_dir/logs"
+  # shellcheck disable=SC2016 # envsubst: only these variables, nginx's own stay
+  QUARTET_BACKEND="127.0.0.1:$port" QUARTET_LISTEN="127.0.0.1:$nginx_port" QUARTET_WEB_ROOT="$WEB_DIR/dist" \
+    QUARTET_ACCESS_LOG="$conf_dir/logs/access.log" \
+    envsubst '${QUARTET_BACKEND} ${QUARTET_LISTEN} ${QUARTET_WEB_ROOT} ${QUARTET_ACCESS_LOG}' \
+    <"$QUARTET_ROOT/deploy/nginx/default.conf.template" >"$conf_dir/quartet.conf"
+  sed -e "s|$NGINX_DIR|$conf_dir|g" "$NGINX_DIR/nginx.conf" >"$conf_dir/nginx.conf"
+  if is_root; then chown -R www-data:www-data "$conf_dir"; fi
+  as_nginx_user nginx -p "$conf_dir" -c "$conf_dir/nginx.conf" </dev/null || die "bench: a second nginx ($name) did not start"
+  BENCH_NGINX_URL="http://127.0.0.1:$nginx_port"
+}
+
+bench_nginx_stop() {
+  local conf="$BENCH_DIR/nginx-$1/nginx.conf"
+  [[ -f "$conf" ]] && as_nginx_user nginx -p "$(dirname "$conf")" -c "$conf" -s quit 2>/dev/null
+  return 0
+}
+
+# A/B: a second backend with one setting changed (KEY=VALUE, as an environment
+# variable: Logging__LogLevel__Quartet.Request=Warning, DOTNET_gcServer=0, ...),
+# behind its own nginx; rounds alternate A and B so the machine's noise falls on both.
+bench_ab() {
+  local setting="$1" rounds="$2" port pid round name side
+  port="$(bench_free_port)"
+  backend_env
+  (cd "$APP_DIR" && exec env "${BACKEND_ENV[@]}" "ASPNETCORE_URLS=http://127.0.0.1:$port" "$setting" dotnet "$APP_DLL") \
+    >"$BENCH_DIR/b.log" 2>&1 &
+  pid=$!
+  wait_until 30 curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" || die "bench: backend B did not start; see $BENCH_DIR/b.log"
+  bench_nginx_for b "$port"
+  local a_url="$BENCH_URL" b_url="$BENCH_NGINX_URL"
+  for ((round = 1; round <= rounds; round++)); do
+    for side in a b; do
+      BENCH_TARGET="$a_url"
+      [[ "$side" == b ]] && BENCH_TARGET="$b_url"
+      bench_wrk "$side-health-$round" /health/live
+      bench_wrk "$side-list-$round" "/api/notes?limit=20"
+      bench_wrk "$side-get-$round" /api/notes/ GET "$BENCH_DIR/ids"
+      bench_wrk "$side-search-$round" "/api/notes?limit=20&q=$BENCH_SEARCH_WORD"
+    done
+  done
+  BENCH_TARGET="$BENCH_URL"
+  local rss_b
+  rss_b="$(awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$pid/status")"
+  bench_nginx_stop b
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+
+  printf '\nA/B over %s rounds; B = A with %s\n' "$rounds" "$setting"
+  printf '%-8s %10s %10s %8s %10s %10s\n' scenario "A req/s" "B req/s" "B/A" "A p99 ms" "B p99 ms"
+  for name in health list get search; do
+    local a_rps b_rps a_p99 b_p99
+    a_rps="$(cat "$BENCH_DIR"/a-"$name"-*.json | jq -s 'map(.rps) | add / length | . * 10 | round / 10')"
+    b_rps="$(cat "$BENCH_DIR"/b-"$name"-*.json | jq -s 'map(.rps) | add / length | . * 10 | round / 10')"
+    a_p99="$(cat "$BENCH_DIR"/a-"$name"-*.json | jq -s 'map(.p99_ms) | add / length | . * 100 | round / 100')"
+    b_p99="$(cat "$BENCH_DIR"/b-"$name"-*.json | jq -s 'map(.p99_ms) | add / length | . * 100 | round / 100')"
+    printf '%-8s %10s %10s %8s %10s %10s\n' "$name" "$a_rps" "$b_rps" "$(bench_ratio "$b_rps" "$a_rps")" "$a_p99" "$b_p99"
+  done
+  printf 'resident memory after the load: A %s MB, B %s MB\n' "$(bench_rss_mb)" "$rss_b"
+}
+
 # The Node.js comparison: bench/node-fastify on the same PostgreSQL, Redis and
 # session secret (so the benchmark's session works there too), behind a second
 # nginx rendered from the same template. Native mode only.
 bench_node_up() {
-  local dir="$QUARTET_ROOT/bench/node-fastify" node_port nginx_port conf_dir
+  local dir="$QUARTET_ROOT/bench/node-fastify" node_port
   [[ -n "$(backend_pid 2>/dev/null || true)" ]] || die "bench: --compare-node needs the native stack (./quartet up without Docker)"
   ensure_packages npm
   if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
@@ -261,26 +337,13 @@ bench_node_up() {
   wait_until 20 curl -fsS -o /dev/null "http://127.0.0.1:$node_port/health/live" ||
     die "bench: the Node.js service did not start; see $BENCH_DIR/node.log"
 
-  nginx_port="$(bench_free_port)"
-  conf_dir="$BENCH_DIR/nginx"
-  mkdir -p "$conf_dir/tmp" "$conf_dir/logs"
-  # shellcheck disable=SC2016 # envsubst: only these variables, nginx's own stay
-  QUARTET_BACKEND="127.0.0.1:$node_port" QUARTET_LISTEN="127.0.0.1:$nginx_port" QUARTET_WEB_ROOT="$WEB_DIR/dist" \
-    QUARTET_ACCESS_LOG="$conf_dir/logs/access.log" \
-    envsubst '${QUARTET_BACKEND} ${QUARTET_LISTEN} ${QUARTET_WEB_ROOT} ${QUARTET_ACCESS_LOG}' \
-    <"$QUARTET_ROOT/deploy/nginx/default.conf.template" >"$conf_dir/quartet.conf"
-  sed -e "s|$NGINX_DIR|$conf_dir|g" "$NGINX_DIR/nginx.conf" >"$conf_dir/nginx.conf"
-  is_root && chown -R www-data:www-data "$conf_dir"
-  as_nginx_user nginx -p "$conf_dir" -c "$conf_dir/nginx.conf" </dev/null || die "bench: the second nginx did not start"
-  BENCH_NODE_NGINX_CONF="$conf_dir/nginx.conf"
-  BENCH_NODE_URL="http://127.0.0.1:$nginx_port"
+  bench_nginx_for node "$node_port"
+  BENCH_NODE_URL="$BENCH_NGINX_URL"
   say "bench: Node.js service (pid $BENCH_NODE_PID) behind nginx at $BENCH_NODE_URL"
 }
 
 bench_node_down() {
-  if [[ -n "${BENCH_NODE_NGINX_CONF:-}" ]]; then
-    as_nginx_user nginx -p "$(dirname "$BENCH_NODE_NGINX_CONF")" -c "$BENCH_NODE_NGINX_CONF" -s quit 2>/dev/null || true
-  fi
+  bench_nginx_stop node
   if [[ -n "${BENCH_NODE_PID:-}" ]]; then
     kill -TERM "$BENCH_NODE_PID" 2>/dev/null || true
     wait "$BENCH_NODE_PID" 2>/dev/null || true

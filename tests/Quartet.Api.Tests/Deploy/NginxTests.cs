@@ -168,10 +168,26 @@ public sealed class NginxTests : IAsyncLifetime
         var throttled = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
         Assert.NotEmpty(throttled);
         var first = throttled[0];
+        AssertSecurityHeaders(first);
         Assert.Equal("application/problem+json", first.Content.Headers.ContentType?.MediaType);
         Assert.Equal("urn:quartet:problem:throttled", JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("type").GetString());
         Assert.True(first.Headers.Contains("Retry-After"));
         responses.ForEach(r => r.Dispose());
+    }
+
+    [Theory]
+    [InlineData("/api/auth/TOKEN")]
+    [InlineData("/api/auth/token/")]
+    public async Task TheAuthRateLimitCannotBeSidesteppedByCaseOrATrailingSlash(string path)
+    {
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await _client.PostAsJsonAsync(path, new { email = "nobody@example.com", password = "x" });
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
     }
 
     [Fact]
@@ -182,6 +198,8 @@ public sealed class NginxTests : IAsyncLifetime
         using var response = await _client.GetAsync("/api/auth/me");
 
         await response.AssertProblemAsync(HttpStatusCode.BadGateway, "urn:quartet:problem:unavailable");
+        AssertSecurityHeaders(response);
+        Assert.Equal("5", Assert.Single(response.Headers.GetValues("Retry-After")));
         await _backend.StartAsync();
     }
 }

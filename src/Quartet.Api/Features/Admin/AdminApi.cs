@@ -42,9 +42,9 @@ internal static class AdminApi
         {
             errors.Add("pageSize", $"Page size must be 1 to {MaxPageSize}.");
         }
-        if (q is { Length: > 254 })
+        if (q is { Length: > 254 } || q.HasNul())
         {
-            errors.Add("q", "Search text must be at most 254 characters.");
+            errors.Add("q", "Search text must be at most 254 characters, with no NUL character.");
         }
         if (!errors.IsEmpty)
         {

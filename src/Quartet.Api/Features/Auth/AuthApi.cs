@@ -197,7 +197,7 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
                 $"Too many failed logins. Try again in {seconds} seconds."));
         }
 
-        var user = email.Length <= Users.Users.MaxEmailLength ? await Users.Users.FindByEmailAsync(db, email, cancellationToken) : null;
+        var user = email.Length <= Users.Users.MaxEmailLength && !email.HasNul() ? await Users.Users.FindByEmailAsync(db, email, cancellationToken) : null;
         var password = body.Password!.Length <= Users.Users.MaxPasswordLength ? body.Password : "";
         var verified = passwords.Verify(user?.PasswordHash ?? _decoyHash.Value, password);
         if (user is null || user.IsDisabled || verified == PasswordVerificationResult.Failed)

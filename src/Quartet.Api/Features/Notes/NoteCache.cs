@@ -44,9 +44,15 @@ internal sealed partial class NoteCache(IRedisStore redis, ILogger<NoteCache> lo
         return {'1'}
         """;
 
-    // KEYS[1] pages hash. A new generation, and no pages.
+    // KEYS[1] pages hash. A new generation, and no pages. The generation is Redis's clock in microseconds
+    // (never below the last one plus one), so it does not restart when the hash expires: a reader who saw
+    // a generation before the expiry can never match the one after it.
     private const string InvalidatePagesScript = """
-        local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
+        local t = redis.call('TIME')
+        local gen = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local last = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')
+        if gen <= last then gen = last + 1 end
+        gen = string.format('%.0f', gen)
         redis.call('DEL', KEYS[1])
         redis.call('HSET', KEYS[1], 'gen', gen)
         redis.call('PEXPIRE', KEYS[1], ARGV[1])

@@ -23,9 +23,17 @@ internal sealed record NoteRequest(string? Title, string? Body, string[]? Tags)
         {
             errors.Add("title", $"Title must be at most {MaxTitle} characters.");
         }
+        else if (Title.HasNul())
+        {
+            errors.Add("title", "Title " + TextRules.NulMessage + ".");
+        }
         if (Body is { Length: > MaxBody })
         {
             errors.Add("body", $"Body must be at most {MaxBody} characters.");
+        }
+        else if (Body.HasNul())
+        {
+            errors.Add("body", "Body " + TextRules.NulMessage + ".");
         }
         var tags = new List<string>();
         if (Tags is { Length: > MaxTags })
@@ -35,7 +43,7 @@ internal sealed record NoteRequest(string? Title, string? Body, string[]? Tags)
         for (var i = 0; i < (Tags?.Length ?? 0); i++)
         {
             var tag = Tags![i]?.Trim().ToLowerInvariant();
-            if (string.IsNullOrEmpty(tag) || tag.Length > MaxTag || tag.Any(c => char.IsWhiteSpace(c) || c == ','))
+            if (string.IsNullOrEmpty(tag) || tag.Length > MaxTag || tag.Any(c => char.IsWhiteSpace(c) || c == ',' || char.IsControl(c)))
             {
                 errors.Add($"tags[{i}]", $"A tag is 1 to {MaxTag} characters with no spaces or commas.");
             }

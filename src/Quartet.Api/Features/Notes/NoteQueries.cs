@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace Quartet.Api.Features.Notes;
 
-// Rows are classes with setters, not positional records: Dapper reports text[] as System.Array and would
+// Rows are classes with init properties, not positional records: Dapper reports text[] as System.Array and would
 // not match a string[] constructor parameter.
 internal sealed class NoteRow
 {

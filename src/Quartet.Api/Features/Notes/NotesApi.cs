@@ -125,14 +125,14 @@ internal static class NotesApi
             errors.Add("cursor", "The cursor is not one this API handed out.");
         }
         tag = string.IsNullOrWhiteSpace(tag) ? null : tag.Trim().ToLowerInvariant();
-        if (tag is { Length: > NoteRequest.MaxTag })
+        if (tag is { Length: > NoteRequest.MaxTag } || tag.HasNul())
         {
-            errors.Add("tag", $"A tag is at most {NoteRequest.MaxTag} characters.");
+            errors.Add("tag", $"A tag is at most {NoteRequest.MaxTag} characters, with no NUL character.");
         }
         q = string.IsNullOrWhiteSpace(q) ? null : q.Trim();
-        if (q is { Length: > 200 })
+        if (q is { Length: > 200 } || q.HasNul())
         {
-            errors.Add("q", "Search text must be at most 200 characters.");
+            errors.Add("q", "Search text must be at most 200 characters, with no NUL character.");
         }
         if (after is not null && (after.Rank is null) != (q is null))
         {

@@ -31,7 +31,7 @@ internal static class Users
         {
             return $"Email must be at most {MaxEmailLength} characters.";
         }
-        return at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1 || email.Any(char.IsWhiteSpace)
+        return at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1 || email.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))
             ? "Email must look like name@example.com."
             : null;
     }

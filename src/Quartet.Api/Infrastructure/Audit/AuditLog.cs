@@ -37,7 +37,8 @@ internal sealed partial class AuditLog(NpgsqlDataSource dataSource, ILogger<Audi
     {
         var ip = context?.Connection.RemoteIpAddress?.ToString();
         var requestId = context?.TraceIdentifier;
-        var json = detail is null ? "{}" : JsonSerializer.Serialize(detail);
+        // jsonb refuses \u0000, which a client can send (a login's email is recorded as given).
+        var json = detail is null ? "{}" : JsonSerializer.Serialize(detail).Replace("\\u0000", "\\uFFFD", StringComparison.Ordinal);
         LogEvent(logger, auditEvent, userId, actorId, ip);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(Insert,

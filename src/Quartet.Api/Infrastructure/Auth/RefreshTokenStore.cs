@@ -30,7 +30,8 @@ internal sealed class RefreshTokenStore(IRedisStore redis, IOptions<TokenOptions
         redis.call('SADD', KEYS[2], ARGV[5])
         redis.call('PEXPIRE', KEYS[2], ARGV[4])
         redis.call('SADD', KEYS[3], ARGV[2])
-        redis.call('PEXPIRE', KEYS[3], ARGV[4])
+        -- The user's index of families lives as long as the longest-lived family in it.
+        if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[3], ARGV[4]) end
         return {'1'}
         """;
 

@@ -2,8 +2,8 @@ namespace Quartet.Api.Infrastructure.Commands;
 
 /// <summary>
 /// What a container HEALTHCHECK runs (the runtime image has no curl): GET /health/ready on the local port,
-/// exit 0 only on 200. The port is the one the service listens on: ASPNETCORE_HTTP_PORTS, else the first
-/// of ASPNETCORE_URLS, else 5000 (ASP.NET Core's own default; the container image sets ASPNETCORE_HTTP_PORTS=8080).
+/// exit 0 only on 200. The port is the one the service listens on, found as Kestrel finds it: the first of
+/// ASPNETCORE_URLS, else ASPNETCORE_HTTP_PORTS, else 5000 (ASP.NET Core's own default; the container image sets ASPNETCORE_HTTP_PORTS=8080).
 /// </summary>
 internal static class HealthcheckCommand
 {
@@ -29,11 +29,6 @@ internal static class HealthcheckCommand
 
     internal static int LocalPort(IConfiguration configuration)
     {
-        var ports = configuration["ASPNETCORE_HTTP_PORTS"] ?? configuration["HTTP_PORTS"];
-        if (!string.IsNullOrWhiteSpace(ports) && int.TryParse(ports.Split(';', ',')[0], out var port))
-        {
-            return port;
-        }
         var urls = configuration["ASPNETCORE_URLS"] ?? configuration["URLS"];
         if (!string.IsNullOrWhiteSpace(urls))
         {
@@ -42,6 +37,11 @@ internal static class HealthcheckCommand
             {
                 return uri.Port;
             }
+        }
+        var ports = configuration["ASPNETCORE_HTTP_PORTS"] ?? configuration["HTTP_PORTS"];
+        if (!string.IsNullOrWhiteSpace(ports) && int.TryParse(ports.Split(';', ',')[0], out var port))
+        {
+            return port;
         }
         return 5000;
     }

@@ -19,6 +19,14 @@ internal static class Problems
         Of(StatusCodes.Status409Conflict, ProblemTypes.Conflict, "Conflict", detail);
 }
 
+internal static class TextRules
+{
+    /// <summary>PostgreSQL text cannot hold U+0000, so input carrying it is a field error, not a server error.</summary>
+    public static bool HasNul(this string? value) => value is not null && value.Contains('\0', StringComparison.Ordinal);
+
+    public const string NulMessage = "must not contain the NUL character";
+}
+
 /// <summary>Collects field errors; empty means valid.</summary>
 internal sealed class FieldErrors
 {

@@ -66,11 +66,17 @@ internal sealed class RedisStore : IRedisStore, IDisposable
         {
             return await operation();
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException)
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
+            || (e is RedisServerException && IsTransient(e.Message)))
         {
             throw new DependencyUnavailableException("Redis", e);
         }
     }
+
+    /// <summary>Replies Redis gives while it cannot serve yet (loading its data after a restart, a busy script).</summary>
+    private static bool IsTransient(string message) =>
+        message.StartsWith("LOADING", StringComparison.Ordinal) || message.StartsWith("BUSY", StringComparison.Ordinal)
+        || message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || message.StartsWith("MASTERDOWN", StringComparison.Ordinal);
 
     private async Task<IReadOnlyList<string?>> EvaluateCoreAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args)
     {

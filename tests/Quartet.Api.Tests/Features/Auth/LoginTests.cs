@@ -117,6 +117,16 @@ public sealed class LoginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ANulCharacterInTheEmailIsAnInvalidLoginNotAServerError()
+    {
+        using var client = _factory.CreateHttpsClient();
+
+        using var response = await client.PostAsJsonAsync("/api/auth/login", new { email = "a\u0000b@example.com", password = "whatever it is" });
+
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "urn:quartet:problem:invalid-credentials");
+    }
+
+    [Fact]
     public async Task WithoutAuthenticationTheAccountEndpointsAre401Problems()
     {
         using var client = _factory.CreateHttpsClient();

@@ -56,6 +56,7 @@ public sealed class RegistrationTests : IAsyncLifetime
     [InlineData("not-an-email", ApiClient.StrongPassword, "email")]
     [InlineData("", ApiClient.StrongPassword, "email")]
     [InlineData("someone@example.com", "eleven char", "password")]
+    [InlineData("nul\u0000@example.com", ApiClient.StrongPassword, "email")]
     [InlineData("someone@example.com", null, "password")]
     public async Task InvalidFieldsAre400WithFieldErrorsAndCreateNothing(string email, string? password, string field)
     {

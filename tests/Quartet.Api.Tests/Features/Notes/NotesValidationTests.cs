@@ -35,6 +35,9 @@ public sealed class NotesValidationTests : IAsyncLifetime
         { $$"""{"title": "ok", "tags": ["{{new string('g', 33)}}"]}""", "tags[0]" },
         { """{"title": "ok", "tags": ["fine", "has space"]}""", "tags[1]" },
         { """{"title": "ok", "tags": [""]}""", "tags[0]" },
+        { """{"title": "nul \u0000 inside"}""", "title" },
+        { """{"title": "ok", "body": "nul \u0000 inside"}""", "body" },
+        { """{"title": "ok", "tags": ["a\u0000b"]}""", "tags[0]" },
     };
 
     [Theory]
@@ -100,6 +103,8 @@ public sealed class NotesValidationTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("q=a%00b", "q")]
+    [InlineData("tag=a%00b", "tag")]
     [InlineData("limit=0", "limit")]
     [InlineData("limit=101", "limit")]
     [InlineData("cursor=garbage", "cursor")]

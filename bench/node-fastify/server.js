@@ -48,8 +48,10 @@ if (cluster.isPrimary) {
         redis.call('DEL', KEYS[1])
         return nil
       end
-      redis.call('HSET', KEYS[1], 'seen', ARGV[1])
-      redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), abs - now))
+      if ARGV[3] == '1' then
+        redis.call('HSET', KEYS[1], 'seen', ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), abs - now))
+      end
       return s`,
   });
   redis.defineCommand('putNote', {
@@ -83,7 +85,7 @@ if (cluster.isPrimary) {
     const match = cookiePattern.exec(request.headers.cookie ?? '');
     if (!match) return problem(reply, 401, 'unauthenticated', 'Authentication required');
     const id = crypto.createHmac('sha256', sessionKey).update(match[1]).digest('hex');
-    const session = await redis.touchSession(`session:${id}`, String(Date.now()), String(idleMs));
+    const session = await redis.touchSession(`session:${id}`, String(Date.now()), String(idleMs), '1');
     if (!session) return problem(reply, 401, 'unauthenticated', 'Authentication required');
     request.userId = session[0];
   }

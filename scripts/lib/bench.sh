@@ -95,7 +95,7 @@ bench_rss_mb() {
 # schema, timed from its spawn to the first 200 from /health/ready.
 bench_start_to_ready_ms() {
   local port start now pid rc=1 deadline
-  port="$(bench_free_port)"
+  port="$(free_port)"
   backend_env
   start="$(date +%s%N)"
   (cd "$APP_DIR" && exec env "${BACKEND_ENV[@]}" "ASPNETCORE_URLS=http://127.0.0.1:$port" dotnet "$APP_DLL") \
@@ -117,17 +117,6 @@ bench_start_to_ready_ms() {
   else
     printf '%s\n' "$(((now - start) / 1000000))"
   fi
-}
-
-bench_free_port() {
-  local port
-  for port in $(shuf -i 20000-29999 -n 50); do
-    port_in_use "$port" || {
-      printf '%s\n' "$port"
-      return 0
-    }
-  done
-  die "bench: no free port found"
 }
 
 bench_field() { jq -r ".$2" "$BENCH_DIR/$1.json"; }
@@ -255,7 +244,7 @@ cmd_bench() {
 # 127.0.0.1:PORT; sets BENCH_NGINX_URL. Stopped by bench_nginx_stop NAME.
 bench_nginx_for() {
   local name="$1" port="$2" nginx_port conf_dir="$BENCH_DIR/nginx-$1"
-  nginx_port="$(bench_free_port)"
+  nginx_port="$(free_port)"
   mkdir -p "$conf_dir/tmp" "$conf_dir/logs"
   # shellcheck disable=SC2016 # envsubst: only these variables, nginx's own stay
   QUARTET_BACKEND="127.0.0.1:$port" QUARTET_LISTEN="127.0.0.1:$nginx_port" QUARTET_WEB_ROOT="$WEB_DIR/dist" \
@@ -279,7 +268,7 @@ bench_nginx_stop() {
 # behind its own nginx; rounds alternate A and B so the machine's noise falls on both.
 bench_ab() {
   local setting="$1" rounds="$2" port pid round name side
-  port="$(bench_free_port)"
+  port="$(free_port)"
   backend_env
   (cd "$APP_DIR" && exec env "${BACKEND_ENV[@]}" "ASPNETCORE_URLS=http://127.0.0.1:$port" "$setting" dotnet "$APP_DLL") \
     >"$BENCH_DIR/b.log" 2>&1 &
@@ -328,7 +317,7 @@ bench_node_up() {
     say "bench: installing the Node.js service's packages"
     (cd "$dir" && npm ci --no-audit --no-fund) </dev/null >"$BENCH_DIR/npm.log" 2>&1 || die "bench: npm ci failed in bench/node-fastify"
   fi
-  node_port="$(bench_free_port)"
+  node_port="$(free_port)"
   (cd "$dir" && exec env PORT="$node_port" PGHOST=127.0.0.1 PGPORT="$QUARTET_PG_PORT" PGDATABASE=quartet PGUSER=quartet_app \
     PGPASSWORD_FILE="$SECRETS_DIR/db_app_password" REDIS_ENDPOINT="127.0.0.1:$QUARTET_REDIS_PORT" \
     REDIS_PASSWORD_FILE="$SECRETS_DIR/redis_password" SESSION_SECRET_FILE="$SECRETS_DIR/session_secret" \

@@ -84,3 +84,15 @@ show_tail() {
   tail -n "$lines" "$file" >&2 || true
   printf 'quartet: ---\n' >&2
 }
+
+# free_port: a TCP port nothing listens on, from a high range.
+free_port() {
+  local port
+  for port in $(shuf -i 30000-39999 -n 100); do
+    port_in_use "$port" || {
+      printf '%s\n' "$port"
+      return 0
+    }
+  done
+  die "no free port found"
+}

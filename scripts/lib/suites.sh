@@ -3,7 +3,7 @@
 # to the PASSED/FAILED/SKIPPED counters; QUARTET_SUITES lists them in order.
 # Suites never touch the dev stack (.quartet/pg, its ports).
 
-QUARTET_SUITES=(shell backend)
+QUARTET_SUITES=(shell backend compose web e2e)
 
 PASSED=0
 FAILED=0
@@ -101,7 +101,7 @@ suite_backend() {
 
 # test_environment: packages and the variables the backend test harness reads.
 test_environment() {
-  ensure_packages postgres redis shellcheck nginx envsubst
+  ensure_packages postgres redis shellcheck nginx envsubst jq
   ensure_dotnet
   mkdir -p "$LOG_DIR"
   # For the backend test harness, which starts its own servers on free ports.
@@ -119,6 +119,87 @@ cmd_openapi() {
     dotnet test Quartet.slnx -c Release --nologo --filter "FullyQualifiedName~OpenApiDocumentTests" </dev/null ||
     die "could not refresh docs/openapi.json"
   say "docs/openapi.json is current"
+}
+
+# json_count FILE JQ_EXPR: a number from a runner's JSON report, 0 when absent.
+json_count() { jq -r "$2 // 0" "$1" 2>/dev/null || printf '0\n'; }
+
+# Suite "web": the SPA's own checks. Each step that is not a test runner
+# (install, API client up to date, type-checked build) counts as one test.
+suite_web() {
+  local log="$LOG_DIR/test-web.log" report="$WEB_DIR/test-results/vitest.json" p f
+  ensure_packages npm jq
+  : >"$log"
+  say "web: npm ci, check:api, build, vitest (log: $(rel "$log"))"
+  if ! (cd "$WEB_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) </dev/null >>"$log" 2>&1; then
+    show_tail "$log" 20
+    say "web: npm ci FAILED"
+    count 0 1 0
+    return 0
+  fi
+  local step
+  for step in check:api build; do
+    if (cd "$WEB_DIR" && npm run "$step") </dev/null >>"$log" 2>&1; then
+      say "web: $step passed"
+      count 1 0 0
+    else
+      show_tail "$log" 20
+      say "web: $step FAILED"
+      count 0 1 0
+    fi
+  done
+  touch "$WEB_DIR/dist/$WEB_STAMP_NAME" 2>/dev/null || true
+  rm -f "$report"
+  (cd "$WEB_DIR" && npm test) </dev/null 2>&1 | tee -a "$log" | grep -E 'Test Files|Tests ' || true
+  p="$(json_count "$report" .numPassedTests)"
+  f="$(json_count "$report" .numFailedTests)"
+  if [[ ! -f "$report" ]]; then
+    say "web: vitest wrote no report; counting 1 failure"
+    f=1
+  fi
+  say "web: vitest $p passed, $f failed"
+  count "$p" "$f" 0
+}
+
+# Suite "e2e": Playwright in Debian's Chromium against a whole private stack
+# (nginx, backend, PostgreSQL, Redis) started by ./quartet up on free ports with
+# its own state folder, as a user would run it; stopped and removed afterwards.
+suite_e2e() {
+  local log="$LOG_DIR/test-e2e.log" report="$WEB_DIR/test-results/e2e.json" state p f flaky skipped rc=0
+  ensure_packages chromium npm jq
+  state="$(mktemp -d "${TMPDIR:-/tmp}/quartet-e2e.XXXXXX")"
+  chmod 755 "$state" # PostgreSQL and nginx run as their own users
+  local -a env=(QUARTET_MODE=native "QUARTET_STATE_DIR=$state" "QUARTET_HTTP_PORT=$(free_port)" "QUARTET_BACKEND_PORT=$(free_port)"
+    "QUARTET_PG_PORT=$(free_port)" "QUARTET_REDIS_PORT=$(free_port)" "ADMIN_EMAIL=admin@e2e.quartet.localhost")
+  : >"$log"
+  say "e2e: starting a private stack in $state (log: $(rel "$log"))"
+  if ! env "${env[@]}" "$QUARTET_ROOT/quartet" up </dev/null >>"$log" 2>&1; then
+    show_tail "$log" 30
+    say "e2e: the stack did not start; counting 1 failure"
+    env "${env[@]}" "$QUARTET_ROOT/quartet" down </dev/null >>"$log" 2>&1 || true
+    rm -rf -- "$state"
+    count 0 1 0
+    return 0
+  fi
+  rm -f "$report"
+  local url
+  url="$(printf '%s\n' "${env[@]}" | sed -n 's/^QUARTET_HTTP_PORT=/http:\/\/127.0.0.1:/p')"
+  (cd "$WEB_DIR" && QUARTET_E2E_URL="$url" QUARTET_E2E_ADMIN_EMAIL=admin@e2e.quartet.localhost \
+    QUARTET_E2E_ADMIN_PASSWORD_FILE="$state/secrets/admin_password" npm run e2e) </dev/null 2>&1 | tee -a "$log" |
+    grep -E '^\s+[0-9]+ (passed|failed|flaky|skipped)' || rc=$?
+  env "${env[@]}" "$QUARTET_ROOT/quartet" down </dev/null >>"$log" 2>&1 || warn "e2e: the private stack did not stop cleanly"
+  rm -rf -- "$state"
+  p="$(json_count "$report" .stats.expected)"
+  f="$(json_count "$report" .stats.unexpected)"
+  flaky="$(json_count "$report" .stats.flaky)"
+  skipped="$(json_count "$report" .stats.skipped)"
+  if [[ ! -f "$report" ]]; then
+    say "e2e: Playwright wrote no report; counting 1 failure"
+    f=1
+  fi
+  # A test that passed only on a retry is not a pass.
+  say "e2e: $p passed, $((f + flaky)) failed, $skipped skipped"
+  count "$p" "$((f + flaky))" "$skipped"
 }
 
 cmd_test() {

@@ -13,6 +13,7 @@ internal static class FeatureExtensions
 {
     public static IHostApplicationBuilder AddFeatures(this IHostApplicationBuilder builder)
     {
+        ApiJsonContext.AddApiJson(builder);
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<NoteCache>();
         builder.Services.AddSingleton<IdempotencyStore>();

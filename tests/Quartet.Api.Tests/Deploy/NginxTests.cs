@@ -135,6 +135,28 @@ public sealed class NginxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ApiETagsStayStrongThroughTheProxySoIfMatchWorks()
+    {
+        var email = ApiClient.NewEmail();
+        await _client.PostAsJsonAsync("/api/auth/register", new { email, password = ApiClient.StrongPassword });
+        using var token = await _client.PostAsJsonAsync("/api/auth/token", new { email, password = ApiClient.StrongPassword });
+        var access = (await token.JsonAsync()).RootElement.GetProperty("accessToken").GetString()!;
+        using var create = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/notes")
+        {
+            Content = JsonContent.Create(new { title = "etag", body = new string('x', 4000) }),
+        }.WithBearer(access));
+        var id = (await create.JsonAsync()).RootElement.GetProperty("id").GetString();
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"/api/notes/{id}") { Headers = { { "Accept-Encoding", "gzip" } } };
+        using var read = await _client.SendAsync(get.WithBearer(access));
+        Assert.Equal("\"1\"", read.Headers.ETag!.ToString());
+        using var put = new HttpRequestMessage(HttpMethod.Put, $"/api/notes/{id}") { Content = JsonContent.Create(new { title = "etag 2" }) };
+        put.Headers.TryAddWithoutValidation("If-Match", read.Headers.ETag.ToString());
+
+        Assert.Equal(HttpStatusCode.OK, (await _client.SendAsync(put.WithBearer(access))).StatusCode);
+    }
+
+    [Fact]
     public async Task TextIsCompressed()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/" + NginxServer.AssetName) { Headers = { { "Accept-Encoding", "gzip" } } };

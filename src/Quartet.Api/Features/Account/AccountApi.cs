@@ -21,10 +21,10 @@ internal static class AccountApi
     public static RouteGroupBuilder MapAccountApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/account").WithTags("Account").RequireAuthorization().WithProblems(400, 401, 403, 503);
-        group.MapPost("/password", ChangePassword);
-        group.MapGet("/sessions", ListSessions);
-        group.MapDelete("/sessions/{id}", EndSession).ProducesProblem(404);
-        group.MapPost("/sessions/revoke-others", EndOtherSessions);
+        group.MapPost("/password", ChangePassword).WithName("ChangePassword").ProducesProblem(413);
+        group.MapGet("/sessions", ListSessions).WithName("ListSessions");
+        group.MapDelete("/sessions/{id}", EndSession).WithName("EndSession").ProducesProblem(404);
+        group.MapPost("/sessions/revoke-others", EndOtherSessions).WithName("EndOtherSessions");
         return group;
     }
 

@@ -22,10 +22,10 @@ internal static class AdminApi
     {
         var group = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(AuthExtensions.AdminPolicy)
             .WithProblems(400, 401, 403, 503);
-        group.MapGet("/users", ListUsers);
-        group.MapPost("/users/{id:guid}/disable", Disable).ProducesProblem(404).ProducesProblem(409);
-        group.MapPost("/users/{id:guid}/enable", Enable).ProducesProblem(404);
-        group.MapPost("/users/{id:guid}/end-sessions", EndSessions).ProducesProblem(404);
+        group.MapGet("/users", ListUsers).WithName("ListUsers");
+        group.MapPost("/users/{id:guid}/disable", Disable).WithName("DisableUser").ProducesProblem(404).ProducesProblem(409);
+        group.MapPost("/users/{id:guid}/enable", Enable).WithName("EnableUser").ProducesProblem(404);
+        group.MapPost("/users/{id:guid}/end-sessions", EndSessions).WithName("EndUserSessions").ProducesProblem(404);
         return group;
     }
 

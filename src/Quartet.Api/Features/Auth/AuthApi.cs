@@ -19,15 +19,17 @@ internal static class AuthApi
 {
     public static RouteGroupBuilder MapAuthApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/auth").WithTags("Auth").WithProblems(400, 413, 503);
-        group.MapPost("/register", Register).ProducesProblem(409);
-        group.MapPost("/login", Login).ProducesProblem(401).ProducesProblem(403).ProducesProblem(429);
-        group.MapPost("/token", Token).ProducesProblem(401).ProducesProblem(429);
-        group.MapPost("/refresh", Refresh).ProducesProblem(401);
-        group.MapPost("/revoke", Revoke);
-        group.MapPost("/logout", Logout).RequireAuthorization().ProducesProblem(401).ProducesProblem(403);
-        group.MapGet("/me", Me).RequireAuthorization().ProducesProblem(401);
-        group.MapGet("/csrf", Csrf).RequireAuthorization().ProducesProblem(401);
+        var group = routes.MapGroup("/api/auth").WithTags("Auth").WithProblems(400, 503);
+        group.MapPost("/register", Register).WithName("Register").ProducesProblem(409).ProducesProblem(413);
+        group.MapPost("/login", Login).WithName("Login").ProducesProblem(401).ProducesProblem(403).ProducesProblem(413).ProducesProblem(429);
+        group.MapPost("/token", Token).WithName("IssueToken").ProducesProblem(401).ProducesProblem(413).ProducesProblem(429);
+        group.MapPost("/refresh", Refresh).WithName("RefreshToken").ProducesProblem(401).ProducesProblem(413);
+        group.MapPost("/revoke", Revoke).WithName("RevokeToken").ProducesProblem(413);
+        group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization().ProducesProblem(401).ProducesProblem(403);
+        group.MapGet("/me", Me).WithName("GetMe").RequireAuthorization().ProducesProblem(401);
+        group.MapGet("/session", Session).WithName("CheckSession").RequireAuthorization().ProducesProblem(401)
+            .WithMetadata(new PassiveSessionCheck());
+        group.MapGet("/csrf", Csrf).WithName("GetCsrfToken").RequireAuthorization().ProducesProblem(401);
         return group;
     }
 
@@ -155,6 +157,12 @@ internal static class AuthApi
 
     private static Ok<UserResponse> Me(HttpContext context) =>
         TypedResults.Ok(new UserResponse(context.User.Id(), context.User.Email(), context.User.Role()));
+
+    /// <summary>
+    /// Is this session still alive? Answers like /me, but without counting as activity: a page that polls
+    /// it (to notice a session ended elsewhere) does not keep an unattended session from idling out.
+    /// </summary>
+    private static Ok<UserResponse> Session(HttpContext context) => Me(context);
 
     private static Results<Ok<CsrfResponse>, ProblemHttpResult> Csrf(HttpContext context, SessionStore sessions) =>
         context.User.SessionId() is { } sessionId

@@ -17,7 +17,8 @@ internal sealed class SessionAuthenticationHandler(IOptionsMonitor<Authenticatio
         {
             return AuthenticateResult.NoResult();
         }
-        var session = await sessions.TouchAsync(cookie);
+        var passive = Context.GetEndpoint()?.Metadata.GetMetadata<PassiveSessionCheck>() is not null;
+        var session = await sessions.TouchAsync(cookie, slide: !passive);
         if (session is null)
         {
             return AuthenticateResult.Fail("The session has ended.");
@@ -72,3 +73,6 @@ internal abstract class ProblemAuthenticationHandler(IOptionsMonitor<Authenticat
         }).AsTask();
     }
 }
+
+/// <summary>Endpoint metadata: authenticating this request does not count as session activity.</summary>
+internal sealed class PassiveSessionCheck;

@@ -27,7 +27,8 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
         return {'1'}
         """;
 
-    // Returns the session's fields, or nil when it is missing or expired (then it is deleted).
+    // Returns the session's fields, or nil when it is missing or expired (then it is deleted). ARGV[3] '1'
+    // slides the expiry (the request is activity); '0' only looks.
     private const string TouchScript = """
         local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'role', 'created', 'seen', 'abs', 'ip', 'ua')
         if not s[1] then return nil end
@@ -37,8 +38,10 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
           redis.call('DEL', KEYS[1])
           return nil
         end
-        redis.call('HSET', KEYS[1], 'seen', ARGV[1])
-        redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), abs - now))
+        if ARGV[3] == '1' then
+          redis.call('HSET', KEYS[1], 'seen', ARGV[1])
+          redis.call('PEXPIRE', KEYS[1], math.min(tonumber(ARGV[2]), abs - now))
+        end
         return s
         """;
 
@@ -62,8 +65,8 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
         return (cookie, new SessionInfo(id, userId, email, role, now, now, ip, userAgent));
     }
 
-    /// <summary>Finds the live session behind a cookie and slides its expiry; null when there is none.</summary>
-    public async Task<SessionInfo?> TouchAsync(string cookie)
+    /// <summary>Finds the live session behind a cookie and (unless <paramref name="slide"/> is false) slides its expiry; null when there is none.</summary>
+    public async Task<SessionInfo?> TouchAsync(string cookie, bool slide = true)
     {
         if (cookie.Length is < 16 or > 64)
         {
@@ -71,7 +74,7 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
         }
         var id = IdOf(cookie);
         var reply = await redis.EvaluateAsync(TouchScript, [SessionKey(id)],
-            [Ms(clock.GetUtcNow().ToUnixTimeMilliseconds()), Ms((long)options.Value.IdleTimeout.TotalMilliseconds)]);
+            [Ms(clock.GetUtcNow().ToUnixTimeMilliseconds()), Ms((long)options.Value.IdleTimeout.TotalMilliseconds), slide ? "1" : "0"]);
         return reply.Count == 8 ? Parse(id, reply) : null;
     }
 

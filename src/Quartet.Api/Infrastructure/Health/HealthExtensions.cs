@@ -64,7 +64,7 @@ internal static class HealthExtensions
             .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
     }
 
-    private sealed record HealthBody(string Status, Dictionary<string, string>? Checks);
+
 }
 
 internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
@@ -121,3 +121,5 @@ internal sealed class SchemaHealthCheck(Migrator migrator) : IHealthCheck
         }
     }
 }
+
+internal sealed record HealthBody(string Status, Dictionary<string, string>? Checks);

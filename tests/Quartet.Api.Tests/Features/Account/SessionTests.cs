@@ -45,6 +45,19 @@ public sealed class SessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ThePassiveSessionCheckAnswersWithoutCountingAsActivity()
+    {
+        using var client = _factory.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+
+        _clock.Advance(TimeSpan.FromMinutes(20));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/auth/session")).StatusCode);
+        _clock.Advance(TimeSpan.FromMinutes(15)); // 35 minutes since the last real activity
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/auth/session")).StatusCode);
+    }
+
+    [Fact]
     public async Task TheTimeoutsAreConfigurable()
     {
         await using var factory = _factory.Replica(settings: new Dictionary<string, string?> { ["Sessions:IdleTimeout"] = "00:05:00" });

@@ -14,6 +14,7 @@ usage: ./quartet bench [--url URL] [--json FILE] [--smoke] [--compare-node] [--a
   --smoke          a few seconds in all, to check the benchmark itself works
   --compare-node   also load the Node.js (Fastify) service in bench/node-fastify on
                    the same data, behind the same nginx template, and print the ratios
+  --seconds N      measure each scenario for N seconds (default 15; warm-up N/3)
   --ab KEY=VALUE   compare the running backend (A) with a second one whose environment
                    adds KEY=VALUE (B), alternating rounds (--rounds, default 3)
 EOF2
@@ -69,17 +70,18 @@ bench_wrk() {
   done
 }
 
-# bench_scenarios PREFIX: the five scenarios against $BENCH_TARGET.
+# bench_scenarios PREFIX: the four read scenarios against $BENCH_TARGET. The
+# create scenario runs once, last of all (bench_create), because it adds
+# thousands of notes to the user the read scenarios read.
 bench_scenarios() {
   local prefix="$1"
   bench_wrk "${prefix}health" /health/live
   bench_wrk "${prefix}list" "/api/notes?limit=20"
   bench_wrk "${prefix}get" /api/notes/ GET "$BENCH_DIR/ids"
   bench_wrk "${prefix}search" "/api/notes?limit=20&q=$BENCH_SEARCH_WORD"
-  if [[ "$prefix" == "" ]]; then
-    bench_wrk "${prefix}create" /api/notes POST
-  fi
 }
+
+bench_create() { bench_wrk create /api/notes POST; }
 
 # The backend's resident memory, native mode only.
 bench_rss_mb() {
@@ -128,7 +130,7 @@ bench_verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
   ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "met" : "MISSED" }'; }
 
 cmd_bench() {
-  local url="" json="" smoke=0 compare=0 ab="" rounds=3
+  local url="" json="" smoke=0 compare=0 ab="" rounds=3 seconds=""
   while (($# > 0)); do
     case "$1" in
       --url) url="${2:?--url needs a URL}"; shift 2 ;;
@@ -137,6 +139,7 @@ cmd_bench() {
       --compare-node) compare=1; shift ;;
       --ab) ab="${2:?--ab needs KEY=VALUE}"; shift 2 ;;
       --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
+      --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
       -h | --help) bench_usage; return 0 ;;
       *) die "bench: unknown argument '$1' (see ./quartet bench --help)" ;;
     esac
@@ -158,6 +161,11 @@ cmd_bench() {
   else
     BENCH_WARMUP=5 BENCH_DURATION=15 BENCH_CONNECTIONS=64 BENCH_THREADS=2
   fi
+  if [[ -n "$seconds" ]]; then
+    [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "bench: --seconds takes a whole number"
+    BENCH_DURATION="$seconds"
+    BENCH_WARMUP=$(((seconds + 2) / 3))
+  fi
 
   say "bench: $BENCH_URL, $BENCH_CONNECTIONS connections, ${BENCH_WARMUP}s warm-up + ${BENCH_DURATION}s measured per scenario"
   bench_setup
@@ -168,18 +176,17 @@ cmd_bench() {
     return 0
   fi
   bench_scenarios ""
-  local rss ready="null" name
-  rss="$(bench_rss_mb)"
-  if [[ "$rss" != null ]] && ((compare == 0)); then
-    ready="$(bench_start_to_ready_ms)"
-  fi
-
   if ((compare)); then
     bench_node_up
     BENCH_TARGET="$BENCH_NODE_URL"
     bench_scenarios "node-"
     BENCH_TARGET="$BENCH_URL"
     bench_node_down
+  fi
+  bench_create
+  local rss ready="null" name
+  rss="$(bench_rss_mb)"
+  if [[ "$rss" != null ]]; then
     ready="$(bench_start_to_ready_ms)"
   fi
 

@@ -116,7 +116,9 @@ pg_start() {
     [[ -n "$sock" ]] && chown "$user:" "$sock"
   fi
   # pg_ctl hands -o to a shell: single-quote the socket path.
-  opts="-p $QUARTET_PG_PORT -k '${sock//\'/\'\\\'\'}' -c listen_addresses=127.0.0.1"
+  # 200 connections: room for the backend's pool (50), a second backend or the Node.js service
+  # that ./quartet bench starts beside it, migrate and psql.
+  opts="-p $QUARTET_PG_PORT -k '${sock//\'/\'\\\'\'}' -c listen_addresses=127.0.0.1 -c max_connections=200"
   say "starting PostgreSQL on 127.0.0.1:$QUARTET_PG_PORT"
   if ! as_pg "$(pg_tool pg_ctl)" -D "$PG_DATA" -l "$log" -o "$opts" -W start >/dev/null; then
     show_tail "$log" 20

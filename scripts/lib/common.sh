@@ -85,10 +85,11 @@ show_tail() {
   printf 'quartet: ---\n' >&2
 }
 
-# free_port: a TCP port nothing listens on, from a high range.
+# free_port: a TCP port nothing listens on, below the kernel's ephemeral range
+# (32768 and up), so a busy client's outgoing connections cannot take it meanwhile.
 free_port() {
   local port
-  for port in $(shuf -i 30000-39999 -n 100); do
+  for port in $(shuf -i 20000-32000 -n 100); do
     port_in_use "$port" || {
       printf '%s\n' "$port"
       return 0

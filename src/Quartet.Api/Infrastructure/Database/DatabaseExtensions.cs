@@ -45,5 +45,8 @@ internal static class DatabaseExtensions
             // migrator's lock is on its own connection and released), so a pooled connection needs no reset:
             // without this, every reuse sends CLOSE ALL, RESET ALL, DISCARD TEMP and four more statements.
             NoResetOnClose = true,
+            // No Kerberos here: without this Npgsql probes for libgssapi at every start, which the official
+            // runtime image leaves out, and writes an error about it to stderr.
+            GssEncryptionMode = GssEncryptionMode.Disable,
         }.ConnectionString;
 }

@@ -14,12 +14,15 @@ WORKDIR /src
 # a package or a setting changes.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Quartet.Api/Quartet.Api.csproj src/Quartet.Api/
-RUN dotnet restore src/Quartet.Api/Quartet.Api.csproj
+# For the build machine's runtime (linux-x64 or linux-arm64), so the code is precompiled (ReadyToRun).
+RUN rid="linux-$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)" \
+ && echo "$rid" > /tmp/rid \
+ && dotnet restore src/Quartet.Api/Quartet.Api.csproj -r "$rid" -p:PublishReadyToRun=true
 # The migrations are embedded in the binary (see Quartet.Api.csproj), so the image needs no db/ folder.
 COPY db/migrations/ db/migrations/
 COPY src/Quartet.Api/ src/Quartet.Api/
-RUN dotnet publish src/Quartet.Api/Quartet.Api.csproj -c Release --no-restore --nologo \
-      --disable-build-servers -p:UseAppHost=false -o /app
+RUN dotnet publish src/Quartet.Api/Quartet.Api.csproj -c Release -r "$(cat /tmp/rid)" -p:PublishReadyToRun=true \
+      --nologo --disable-build-servers -p:UseAppHost=false -o /app
 
 FROM ${DOTNET_RUNTIME_IMAGE}
 WORKDIR /app

@@ -86,6 +86,15 @@ ensure_packages() {
   return 0
 }
 
+# dotnet_rid: the .NET runtime identifier of this machine (linux-x64, linux-arm64).
+dotnet_rid() {
+  case "$(uname -m)" in
+    x86_64) printf 'linux-x64\n' ;;
+    aarch64 | arm64) printf 'linux-arm64\n' ;;
+    *) printf 'linux-%s\n' "$(uname -m)" ;;
+  esac
+}
+
 dotnet_has_sdk10() {
   command -v dotnet >/dev/null 2>&1 && dotnet --list-sdks 2>/dev/null | grep -q '^10\.'
 }

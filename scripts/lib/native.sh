@@ -307,7 +307,8 @@ backend_publish() {
   local log="$LOG_DIR/publish.log" stamp
   say "publishing the backend to $(rel "$APP_DIR") (log: $(rel "$log"))"
   stamp="$(mktemp "$APP_DIR/.stamp.XXXXXX")"
-  if ! dotnet publish "$QUARTET_ROOT/src/Quartet.Api/Quartet.Api.csproj" -c Release \
+  # For this machine's runtime, so the code is precompiled (ReadyToRun): a faster start.
+  if ! dotnet publish "$QUARTET_ROOT/src/Quartet.Api/Quartet.Api.csproj" -c Release -r "$(dotnet_rid)" \
     -o "$APP_DIR" --nologo --disable-build-servers >"$log" 2>&1 </dev/null; then
     rm -f "$stamp"
     if grep -q ': error ' "$log"; then

@@ -163,7 +163,8 @@ suite_web() {
 
 # Suite "e2e": Playwright in Debian's Chromium against a whole private stack
 # (nginx, backend, PostgreSQL, Redis) started by ./quartet up on free ports with
-# its own state folder, as a user would run it; stopped and removed afterwards.
+# its own state folder, as a user would run it, then ./quartet bench --smoke on
+# the same stack; stopped and removed afterwards.
 suite_e2e() {
   local log="$LOG_DIR/test-e2e.log" report="$WEB_DIR/test-results/e2e.json" state p f flaky skipped rc=0
   ensure_packages chromium npm jq
@@ -187,6 +188,17 @@ suite_e2e() {
   (cd "$WEB_DIR" && QUARTET_E2E_URL="$url" QUARTET_E2E_ADMIN_EMAIL=admin@e2e.quartet.localhost \
     QUARTET_E2E_ADMIN_PASSWORD_FILE="$state/secrets/admin_password" npm run e2e) </dev/null 2>&1 | tee -a "$log" |
     grep -E '^\s+[0-9]+ (passed|failed|flaky|skipped)' || rc=$?
+  # The benchmark in smoke mode, on the same private stack, so it keeps working: one test.
+  local bench_ok=0
+  if env "${env[@]}" "$QUARTET_ROOT/quartet" bench --smoke --url "$url" </dev/null >"$state/bench.log" 2>&1 &&
+    grep -q '^targets (this run):' "$state/bench.log" && grep -q '^backend start -> /health/ready 200: [0-9]' "$state/bench.log"; then
+    bench_ok=1
+    say "e2e: bench --smoke passed"
+  else
+    cat "$state/bench.log" >>"$log"
+    show_tail "$state/bench.log" 20
+    say "e2e: bench --smoke FAILED"
+  fi
   env "${env[@]}" "$QUARTET_ROOT/quartet" down </dev/null >>"$log" 2>&1 || warn "e2e: the private stack did not stop cleanly"
   rm -rf -- "$state"
   p="$(json_count "$report" .stats.expected)"
@@ -200,6 +212,7 @@ suite_e2e() {
   # A test that passed only on a retry is not a pass.
   say "e2e: $p passed, $((f + flaky)) failed, $skipped skipped"
   count "$p" "$((f + flaky))" "$skipped"
+  count "$bench_ok" "$((1 - bench_ok))" 0
 }
 
 cmd_test() {

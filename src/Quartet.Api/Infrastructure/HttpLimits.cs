@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Quartet.Api.Infrastructure.Errors;
 
@@ -38,18 +37,8 @@ internal static class HttpLimits
         {
             if (context.Request.ContentLength > limit)
             {
-                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails = new ProblemDetails
-                    {
-                        Status = StatusCodes.Status413PayloadTooLarge,
-                        Type = ProblemTypes.PayloadTooLarge,
-                        Title = "Request body too large",
-                        Detail = $"The request body may be at most {limit} bytes.",
-                    },
-                });
+                await context.WriteProblemAsync(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
+                    "Request body too large", $"The request body may be at most {limit} bytes.");
                 return;
             }
             if (context.Request.ContentLength is null)

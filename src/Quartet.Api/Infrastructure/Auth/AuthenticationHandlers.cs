@@ -1,6 +1,5 @@
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Quartet.Api.Infrastructure.Errors;
 
@@ -63,15 +62,7 @@ internal abstract class ProblemAuthenticationHandler(IOptionsMonitor<Authenticat
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         WriteAsync(StatusCodes.Status403Forbidden, ProblemTypes.Forbidden, "Forbidden", "Your account may not do this.");
 
-    private Task WriteAsync(int status, string type, string title, string detail)
-    {
-        Response.StatusCode = status;
-        return Context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
-        }).AsTask();
-    }
+    private Task WriteAsync(int status, string type, string title, string detail) => Context.WriteProblemAsync(status, type, title, detail);
 }
 
 /// <summary>Endpoint metadata: authenticating this request does not count as session activity.</summary>

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Mvc;
 using Quartet.Api.Infrastructure.Errors;
 
 namespace Quartet.Api.Infrastructure.Auth;
@@ -21,18 +20,8 @@ internal static class CsrfProtection
             if (unsafeMethod && context.User.SessionId() is { } sessionId
                 && !context.RequestServices.GetRequiredService<SessionStore>().IsValidCsrfToken(sessionId, context.Request.Headers[HeaderName]))
             {
-                context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails = new ProblemDetails
-                    {
-                        Status = StatusCodes.Status403Forbidden,
-                        Type = ProblemTypes.Csrf,
-                        Title = "CSRF token missing or invalid",
-                        Detail = $"Send the {HeaderName} header with the token from GET /api/auth/csrf.",
-                    },
-                });
+                await context.WriteProblemAsync(StatusCodes.Status403Forbidden, ProblemTypes.Csrf, "CSRF token missing or invalid",
+                    $"Send the {HeaderName} header with the token from GET /api/auth/csrf.");
                 return;
             }
             await next(context);

@@ -26,6 +26,17 @@ internal static class ProblemExtensions
         return builder;
     }
 
+    /// <summary>Answers a request from middleware (outside an endpoint) with a problem+json body.</summary>
+    public static Task WriteProblemAsync(this HttpContext context, int status, string type, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
+        }).AsTask();
+    }
+
     public static WebApplication UseProblemResponses(this WebApplication app)
     {
         app.UseExceptionHandler();

@@ -5,36 +5,21 @@ using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Auth;
 
-public sealed class RegistrationTests : IAsyncLifetime
+public sealed class RegistrationTests() : ApiTest(signIn: false)
 {
-    private QuartetFactory _factory = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _factory = await QuartetFactory.CreateAsync();
-        _client = _factory.CreateHttpsClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _factory.DisposeAsync();
-    }
-
-    private Task<long> UserCountAsync() => _factory.Stack.ScalarAsync<long>(_factory.Database, "SELECT count(*) FROM users");
+    private Task<long> UserCountAsync() => Factory.Stack.ScalarAsync<long>(Factory.Database, "SELECT count(*) FROM users");
 
     [Fact]
     public async Task RegisteringStoresATrimmedCaseFoldedEmailAndAPbkdf2Hash()
     {
         var local = $"Ann-{Guid.NewGuid():N}";
-        using var response = await _client.PostAsJsonAsync("/api/auth/register", new { email = $"  {local}@Example.COM ", password = ApiClient.StrongPassword });
+        using var response = await Client.PostAsJsonAsync("/api/auth/register", new { email = $"  {local}@Example.COM ", password = ApiClient.StrongPassword });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         using var body = await response.JsonAsync();
         Assert.Equal($"{local.ToLowerInvariant()}@example.com", body.RootElement.GetProperty("email").GetString());
         Assert.Equal("user", body.RootElement.GetProperty("role").GetString());
-        var hash = await _factory.Stack.ScalarAsync<string>(_factory.Database, $"SELECT password_hash FROM users WHERE email = '{local.ToLowerInvariant()}@example.com'");
+        var hash = await Factory.Stack.ScalarAsync<string>(Factory.Database, $"SELECT password_hash FROM users WHERE email = '{local.ToLowerInvariant()}@example.com'");
         Assert.DoesNotContain(ApiClient.StrongPassword, hash!, StringComparison.Ordinal);
         Assert.Equal(0x01, Convert.FromBase64String(hash!)[0]);
     }
@@ -43,10 +28,10 @@ public sealed class RegistrationTests : IAsyncLifetime
     public async Task TheSameEmailInAnotherCaseIsAConflictAndCreatesNothing()
     {
         var email = ApiClient.NewEmail();
-        await _client.RegisterAsync(email);
+        await Client.RegisterAsync(email);
         var before = await UserCountAsync();
 
-        using var response = await _client.PostAsJsonAsync("/api/auth/register", new { email = email.ToUpperInvariant(), password = ApiClient.StrongPassword });
+        using var response = await Client.PostAsJsonAsync("/api/auth/register", new { email = email.ToUpperInvariant(), password = ApiClient.StrongPassword });
 
         await response.AssertProblemAsync(HttpStatusCode.Conflict, "urn:quartet:problem:conflict");
         Assert.Equal(before, await UserCountAsync());
@@ -62,7 +47,7 @@ public sealed class RegistrationTests : IAsyncLifetime
     {
         var before = await UserCountAsync();
 
-        using var response = await _client.PostAsJsonAsync("/api/auth/register", new { email, password });
+        using var response = await Client.PostAsJsonAsync("/api/auth/register", new { email, password });
 
         var body = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
         Assert.True(body.GetProperty("errors").TryGetProperty(field, out _), body.ToString());
@@ -72,8 +57,8 @@ public sealed class RegistrationTests : IAsyncLifetime
     [Fact]
     public async Task A129CharacterPasswordIsRefusedAnd128IsAccepted()
     {
-        using var tooLong = await _client.PostAsJsonAsync("/api/auth/register", new { email = ApiClient.NewEmail(), password = new string('p', 129) });
-        using var longest = await _client.PostAsJsonAsync("/api/auth/register", new { email = ApiClient.NewEmail(), password = new string('p', 128) });
+        using var tooLong = await Client.PostAsJsonAsync("/api/auth/register", new { email = ApiClient.NewEmail(), password = new string('p', 129) });
+        using var longest = await Client.PostAsJsonAsync("/api/auth/register", new { email = ApiClient.NewEmail(), password = new string('p', 128) });
 
         await tooLong.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
         Assert.Equal(HttpStatusCode.Created, longest.StatusCode);
@@ -88,7 +73,7 @@ public sealed class RegistrationTests : IAsyncLifetime
     {
         var before = await UserCountAsync();
 
-        using var response = await _client.PostAsync("/api/auth/register", new StringContent(json, Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/api/auth/register", new StringContent(json, Encoding.UTF8, "application/json"));
 
         var body = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:bad-request");
         Assert.False(string.IsNullOrEmpty(body.GetProperty("requestId").GetString()));
@@ -99,7 +84,7 @@ public sealed class RegistrationTests : IAsyncLifetime
     [Fact]
     public async Task ABodyAboveTheLimitIs413()
     {
-        await using var factory = _factory.Replica(settings: new Dictionary<string, string?> { ["Http:MaxRequestBodyBytes"] = "2048" });
+        await using var factory = Factory.Replica(settings: new Dictionary<string, string?> { ["Http:MaxRequestBodyBytes"] = "2048" });
         using var client = factory.CreateHttpsClient();
         var big = $"{{\"email\":\"{ApiClient.NewEmail()}\",\"password\":\"{new string('p', 4000)}\"}}";
 

@@ -3,71 +3,55 @@ using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
-public sealed class NotesConcurrencyTests : IAsyncLifetime
+public sealed class NotesConcurrencyTests() : ApiTest(signIn: true)
 {
-    private QuartetFactory _factory = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _factory = await QuartetFactory.CreateAsync();
-        _client = _factory.CreateHttpsClient();
-        await _client.RegisterAndLoginAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _factory.DisposeAsync();
-    }
-
     [Fact]
     public async Task PutAndDeleteWithoutIfMatchAre428AndChangeNothing()
     {
-        var note = await _client.CreateNoteAsync("first");
+        var note = await Client.CreateNoteAsync("first");
 
-        await (await _client.PutNoteAsync(note.Id, new { title = "second" }, ifMatch: null)).AssertProblemAsync((HttpStatusCode)428, "urn:quartet:problem:precondition-required");
-        await (await _client.DeleteNoteAsync(note.Id, ifMatch: null)).AssertProblemAsync((HttpStatusCode)428, "urn:quartet:problem:precondition-required");
+        await (await Client.PutNoteAsync(note.Id, new { title = "second" }, ifMatch: null)).AssertProblemAsync((HttpStatusCode)428, "urn:quartet:problem:precondition-required");
+        await (await Client.DeleteNoteAsync(note.Id, ifMatch: null)).AssertProblemAsync((HttpStatusCode)428, "urn:quartet:problem:precondition-required");
 
-        Assert.Equal("first", (await (await _client.GetAsync($"/api/notes/{note.Id}")).JsonAsync()).RootElement.GetProperty("title").GetString());
+        Assert.Equal("first", (await (await Client.GetAsync($"/api/notes/{note.Id}")).JsonAsync()).RootElement.GetProperty("title").GetString());
     }
 
     [Fact]
     public async Task AStaleETagIs412AndTheFreshOneWins()
     {
-        var note = await _client.CreateNoteAsync("v1");
-        using var first = await _client.PutNoteAsync(note.Id, new { title = "v2 from tab one" }, note.ETag);
+        var note = await Client.CreateNoteAsync("v1");
+        using var first = await Client.PutNoteAsync(note.Id, new { title = "v2 from tab one" }, note.ETag);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         var fresh = first.Headers.ETag!.ToString();
         Assert.Equal("\"2\"", fresh);
 
-        using var second = await _client.PutNoteAsync(note.Id, new { title = "v2 from tab two" }, note.ETag);
+        using var second = await Client.PutNoteAsync(note.Id, new { title = "v2 from tab two" }, note.ETag);
         await second.AssertProblemAsync(HttpStatusCode.PreconditionFailed, "urn:quartet:problem:precondition-failed");
-        await (await _client.DeleteNoteAsync(note.Id, note.ETag)).AssertProblemAsync(HttpStatusCode.PreconditionFailed, "urn:quartet:problem:precondition-failed");
+        await (await Client.DeleteNoteAsync(note.Id, note.ETag)).AssertProblemAsync(HttpStatusCode.PreconditionFailed, "urn:quartet:problem:precondition-failed");
 
-        Assert.Equal("v2 from tab one", (await (await _client.GetAsync($"/api/notes/{note.Id}")).JsonAsync()).RootElement.GetProperty("title").GetString());
-        Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteNoteAsync(note.Id, fresh)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
+        Assert.Equal("v2 from tab one", (await (await Client.GetAsync($"/api/notes/{note.Id}")).JsonAsync()).RootElement.GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.DeleteNoteAsync(note.Id, fresh)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
     }
 
     [Fact]
     public async Task AWeakETagNeverMatchesAndAListMatchesAnyOfItsTags()
     {
-        var note = await _client.CreateNoteAsync("v1");
+        var note = await Client.CreateNoteAsync("v1");
 
-        await (await _client.PutNoteAsync(note.Id, new { title = "weak" }, "W/" + note.ETag)).AssertProblemAsync(HttpStatusCode.PreconditionFailed, "urn:quartet:problem:precondition-failed");
-        Assert.Equal(HttpStatusCode.OK, (await _client.PutNoteAsync(note.Id, new { title = "listed" }, $"\"7\", {note.ETag}")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await _client.PutNoteAsync(note.Id, new { title = "any" }, "*")).StatusCode);
+        await (await Client.PutNoteAsync(note.Id, new { title = "weak" }, "W/" + note.ETag)).AssertProblemAsync(HttpStatusCode.PreconditionFailed, "urn:quartet:problem:precondition-failed");
+        Assert.Equal(HttpStatusCode.OK, (await Client.PutNoteAsync(note.Id, new { title = "listed" }, $"\"7\", {note.ETag}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.PutNoteAsync(note.Id, new { title = "any" }, "*")).StatusCode);
     }
 
     [Fact]
     public async Task IfNoneMatchWithTheCurrentETagIs304()
     {
-        var note = await _client.CreateNoteAsync("cached");
+        var note = await Client.CreateNoteAsync("cached");
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/notes/{note.Id}");
         request.Headers.TryAddWithoutValidation("If-None-Match", note.ETag);
 
-        using var response = await _client.SendAsync(request);
+        using var response = await Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
     }
@@ -75,9 +59,9 @@ public sealed class NotesConcurrencyTests : IAsyncLifetime
     [Fact]
     public async Task TwoConcurrentUpdatesWithTheSameETagLetExactlyOneWin()
     {
-        var note = await _client.CreateNoteAsync("race");
+        var note = await Client.CreateNoteAsync("race");
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => _client.PutNoteAsync(note.Id, new { title = $"writer {i}" }, note.ETag)));
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Client.PutNoteAsync(note.Id, new { title = $"writer {i}" }, note.ETag)));
 
         Assert.Single(results, r => r.StatusCode == HttpStatusCode.OK);
         Assert.Equal(7, results.Count(r => r.StatusCode == HttpStatusCode.PreconditionFailed));

@@ -4,24 +4,8 @@ using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
-public sealed class NotesIdempotencyTests : IAsyncLifetime
+public sealed class NotesIdempotencyTests() : ApiTest(signIn: true)
 {
-    private QuartetFactory _factory = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _factory = await QuartetFactory.CreateAsync();
-        _client = _factory.CreateHttpsClient();
-        await _client.RegisterAndLoginAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _factory.DisposeAsync();
-    }
-
     private Task<HttpResponseMessage> PostAsync(HttpClient client, string key, object body) =>
         client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/notes")
         {
@@ -30,7 +14,7 @@ public sealed class NotesIdempotencyTests : IAsyncLifetime
         });
 
     private Task<long> CountAsync(string title) =>
-        _factory.Stack.ScalarAsync<long>(_factory.Database, $"SELECT count(*) FROM notes WHERE title = '{title}'");
+        Factory.Stack.ScalarAsync<long>(Factory.Database, $"SELECT count(*) FROM notes WHERE title = '{title}'");
 
     [Fact]
     public async Task ARetryWithTheSameKeyAndBodyReturnsTheFirstResponseAndCreatesOneNote()
@@ -38,8 +22,8 @@ public sealed class NotesIdempotencyTests : IAsyncLifetime
         var key = Guid.NewGuid().ToString();
         var title = "retry " + key;
 
-        using var first = await PostAsync(_client, key, new { title, tags = new[] { "a" } });
-        using var retry = await PostAsync(_client, key, new { title, tags = new[] { "a" } });
+        using var first = await PostAsync(Client, key, new { title, tags = new[] { "a" } });
+        using var retry = await PostAsync(Client, key, new { title, tags = new[] { "a" } });
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
@@ -54,9 +38,9 @@ public sealed class NotesIdempotencyTests : IAsyncLifetime
     public async Task TheSameKeyWithAnotherBodyIs422AndCreatesNothing()
     {
         var key = Guid.NewGuid().ToString();
-        await PostAsync(_client, key, new { title = "original " + key });
+        await PostAsync(Client, key, new { title = "original " + key });
 
-        using var other = await PostAsync(_client, key, new { title = "different " + key });
+        using var other = await PostAsync(Client, key, new { title = "different " + key });
 
         await other.AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "urn:quartet:problem:idempotency-key-reused");
         Assert.Equal(0L, await CountAsync("different " + key));
@@ -65,12 +49,12 @@ public sealed class NotesIdempotencyTests : IAsyncLifetime
     [Fact]
     public async Task KeysBelongToTheirUser()
     {
-        using var other = _factory.CreateHttpsClient();
+        using var other = Factory.CreateHttpsClient();
         await other.RegisterAndLoginAsync();
         var key = Guid.NewGuid().ToString();
         var title = "shared key " + key;
 
-        using var mine = await PostAsync(_client, key, new { title });
+        using var mine = await PostAsync(Client, key, new { title });
         using var theirs = await PostAsync(other, key, new { title });
 
         Assert.Equal(HttpStatusCode.Created, theirs.StatusCode);
@@ -84,7 +68,7 @@ public sealed class NotesIdempotencyTests : IAsyncLifetime
         var key = Guid.NewGuid().ToString();
         var title = "concurrent " + key;
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => PostAsync(_client, key, new { title })));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => PostAsync(Client, key, new { title })));
 
         Assert.All(responses, r => Assert.True(r.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, r.StatusCode.ToString()));
         Assert.Equal(1L, await CountAsync(title));
@@ -93,6 +77,6 @@ public sealed class NotesIdempotencyTests : IAsyncLifetime
     [Fact]
     public async Task AnInvalidKeyIs400()
     {
-        await (await PostAsync(_client, new string('k', 256), new { title = "x" })).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+        await (await PostAsync(Client, new string('k', 256), new { title = "x" })).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
     }
 }

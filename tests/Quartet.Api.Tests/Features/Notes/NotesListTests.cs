@@ -3,24 +3,8 @@ using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
-public sealed class NotesListTests : IAsyncLifetime
+public sealed class NotesListTests() : ApiTest(signIn: true)
 {
-    private QuartetFactory _factory = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _factory = await QuartetFactory.CreateAsync();
-        _client = _factory.CreateHttpsClient();
-        await _client.RegisterAndLoginAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _factory.DisposeAsync();
-    }
-
     [Fact]
     public async Task PagingOverAChangingSetSeesEveryUnchangedNoteExactlyOnce()
     {
@@ -28,18 +12,18 @@ public sealed class NotesListTests : IAsyncLifetime
         var notes = new List<CreatedNote>();
         for (var i = 0; i < 23; i++)
         {
-            notes.Add(await _client.CreateNoteAsync($"note {i}", tags: [tag]));
+            notes.Add(await Client.CreateNoteAsync($"note {i}", tags: [tag]));
         }
         var changed = new HashSet<Guid>();
 
         // Between pages: a new note appears, and one not yet seen and one already seen are edited.
-        var seen = await _client.AllPagesAsync($"limit=5&tag={tag}", async page =>
+        var seen = await Client.AllPagesAsync($"limit=5&tag={tag}", async page =>
         {
-            changed.Add((await _client.CreateNoteAsync($"inserted during paging {page}", tags: [tag])).Id);
+            changed.Add((await Client.CreateNoteAsync($"inserted during paging {page}", tags: [tag])).Id);
             foreach (var victim in new[] { notes[page], notes[22 - page] })
             {
-                var current = await _client.GetAsync($"/api/notes/{victim.Id}");
-                await _client.PutNoteAsync(victim.Id, new { title = $"edited during paging {page}", tags = new[] { tag } }, current.Headers.ETag!.ToString());
+                var current = await Client.GetAsync($"/api/notes/{victim.Id}");
+                await Client.PutNoteAsync(victim.Id, new { title = $"edited during paging {page}", tags = new[] { tag } }, current.Headers.ETag!.ToString());
                 changed.Add(victim.Id);
             }
         });
@@ -55,12 +39,12 @@ public sealed class NotesListTests : IAsyncLifetime
     public async Task TheListIsNewestChangeFirstAndTheTagFilterIsCaseInsensitive()
     {
         var tag = "order" + Guid.NewGuid().ToString("N")[..6];
-        var a = await _client.CreateNoteAsync("a", tags: [tag]);
-        var b = await _client.CreateNoteAsync("b", tags: [tag.ToUpperInvariant()]);
-        await _client.CreateNoteAsync("c", tags: ["other"]);
-        await _client.PutNoteAsync(a.Id, new { title = "a edited", tags = new[] { tag } }, a.ETag);
+        var a = await Client.CreateNoteAsync("a", tags: [tag]);
+        var b = await Client.CreateNoteAsync("b", tags: [tag.ToUpperInvariant()]);
+        await Client.CreateNoteAsync("c", tags: ["other"]);
+        await Client.PutNoteAsync(a.Id, new { title = "a edited", tags = new[] { tag } }, a.ETag);
 
-        var items = await _client.AllPagesAsync($"tag={tag.ToUpperInvariant()}");
+        var items = await Client.AllPagesAsync($"tag={tag.ToUpperInvariant()}");
 
         Assert.Equal([a.Id, b.Id], items.Ids());
     }
@@ -69,11 +53,11 @@ public sealed class NotesListTests : IAsyncLifetime
     public async Task SearchRanksTitleMatchesAboveBodyMatchesAndPages()
     {
         var word = "zebra" + new string(Guid.NewGuid().ToString("N").Where(char.IsLetter).Take(6).ToArray());
-        var inBody = await _client.CreateNoteAsync("unrelated title", $"somewhere in the body {word} appears once");
-        var inTitle = await _client.CreateNoteAsync($"{word} migration", $"all about {word} and {word} again");
-        var noMatch = await _client.CreateNoteAsync("nothing", "no such word");
+        var inBody = await Client.CreateNoteAsync("unrelated title", $"somewhere in the body {word} appears once");
+        var inTitle = await Client.CreateNoteAsync($"{word} migration", $"all about {word} and {word} again");
+        var noMatch = await Client.CreateNoteAsync("nothing", "no such word");
 
-        var items = await _client.AllPagesAsync($"q={word}&limit=1");
+        var items = await Client.AllPagesAsync($"q={word}&limit=1");
 
         Assert.Equal([inTitle.Id, inBody.Id], items.Ids());
         Assert.DoesNotContain(noMatch.Id, items.Ids());
@@ -88,12 +72,12 @@ public sealed class NotesListTests : IAsyncLifetime
     [InlineData("%_%")]
     public async Task SearchTextFullOfSqlAndTsqueryMetacharactersIsAnsweredSafely(string q)
     {
-        await _client.CreateNoteAsync("still here", "the notes table survives");
+        await Client.CreateNoteAsync("still here", "the notes table survives");
 
-        using var response = await _client.GetAsync("/api/notes?q=" + Uri.EscapeDataString(q));
+        using var response = await Client.GetAsync("/api/notes?q=" + Uri.EscapeDataString(q));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.True(await _factory.Stack.ScalarAsync<long>(_factory.Database, "SELECT count(*) FROM notes") > 0);
+        Assert.True(await Factory.Stack.ScalarAsync<long>(Factory.Database, "SELECT count(*) FROM notes") > 0);
     }
 
     [Fact]
@@ -101,11 +85,11 @@ public sealed class NotesListTests : IAsyncLifetime
     {
         for (var i = 0; i < 3; i++)
         {
-            await _client.CreateNoteAsync($"walrus {i}");
+            await Client.CreateNoteAsync($"walrus {i}");
         }
-        var page = (await (await _client.GetAsync("/api/notes?q=walrus&limit=1")).JsonAsync()).RootElement;
+        var page = (await (await Client.GetAsync("/api/notes?q=walrus&limit=1")).JsonAsync()).RootElement;
         var cursor = page.GetProperty("nextCursor").GetString()!;
 
-        await (await _client.GetAsync("/api/notes?cursor=" + Uri.EscapeDataString(cursor))).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+        await (await Client.GetAsync("/api/notes?cursor=" + Uri.EscapeDataString(cursor))).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
     }
 }

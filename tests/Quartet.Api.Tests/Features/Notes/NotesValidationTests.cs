@@ -5,25 +5,9 @@ using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
-public sealed class NotesValidationTests : IAsyncLifetime
+public sealed class NotesValidationTests() : ApiTest(signIn: true)
 {
-    private QuartetFactory _factory = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _factory = await QuartetFactory.CreateAsync();
-        _client = _factory.CreateHttpsClient();
-        await _client.RegisterAndLoginAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _factory.DisposeAsync();
-    }
-
-    private Task<long> CountAsync() => _factory.Stack.ScalarAsync<long>(_factory.Database, "SELECT count(*) FROM notes");
+    private Task<long> CountAsync() => Factory.Stack.ScalarAsync<long>(Factory.Database, "SELECT count(*) FROM notes");
 
     public static TheoryData<string, string> InvalidNotes => new()
     {
@@ -46,7 +30,7 @@ public sealed class NotesValidationTests : IAsyncLifetime
     {
         var before = await CountAsync();
 
-        using var response = await _client.PostAsync("/api/notes", new StringContent(json, Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/api/notes", new StringContent(json, Encoding.UTF8, "application/json"));
 
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
@@ -56,7 +40,7 @@ public sealed class NotesValidationTests : IAsyncLifetime
     [Fact]
     public async Task TheLimitsThemselvesAreAccepted()
     {
-        var note = await _client.CreateNoteAsync(new string('t', 200), new string('b', 100_000), [.. Enumerable.Range(0, 10).Select(i => new string((char)('a' + i), 32))]);
+        var note = await Client.CreateNoteAsync(new string('t', 200), new string('b', 100_000), [.. Enumerable.Range(0, 10).Select(i => new string((char)('a' + i), 32))]);
 
         Assert.Equal(10, note.Body.GetProperty("tags").GetArrayLength());
     }
@@ -70,7 +54,7 @@ public sealed class NotesValidationTests : IAsyncLifetime
     {
         var before = await CountAsync();
 
-        using var response = await _client.PostAsync("/api/notes", new StringContent(json, Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/api/notes", new StringContent(json, Encoding.UTF8, "application/json"));
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:bad-request");
         Assert.Equal(before, await CountAsync());
@@ -79,19 +63,19 @@ public sealed class NotesValidationTests : IAsyncLifetime
     [Fact]
     public async Task AnUpdateThatBreaksALimitChangesNothing()
     {
-        var note = await _client.CreateNoteAsync("keep me");
+        var note = await Client.CreateNoteAsync("keep me");
 
-        using var response = await _client.PutNoteAsync(note.Id, new { title = new string('x', 201) }, note.ETag);
+        using var response = await Client.PutNoteAsync(note.Id, new { title = new string('x', 201) }, note.ETag);
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
-        using var after = await _client.GetAsync($"/api/notes/{note.Id}");
+        using var after = await Client.GetAsync($"/api/notes/{note.Id}");
         Assert.Equal(note.ETag, after.Headers.ETag!.ToString());
     }
 
     [Fact]
     public async Task ABodyAboveTheConfiguredSizeIs413()
     {
-        await using var small = _factory.Replica(settings: new Dictionary<string, string?> { ["Http:MaxRequestBodyBytes"] = "4096" });
+        await using var small = Factory.Replica(settings: new Dictionary<string, string?> { ["Http:MaxRequestBodyBytes"] = "4096" });
         using var client = small.CreateHttpsClient();
         await client.RegisterAndLoginAsync();
         var before = await CountAsync();
@@ -110,7 +94,7 @@ public sealed class NotesValidationTests : IAsyncLifetime
     [InlineData("cursor=garbage", "cursor")]
     public async Task BadListParametersAre400(string query, string field)
     {
-        var problem = await (await _client.GetAsync("/api/notes?" + query)).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+        var problem = await (await Client.GetAsync("/api/notes?" + query)).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
 
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
     }
@@ -118,6 +102,6 @@ public sealed class NotesValidationTests : IAsyncLifetime
     [Fact]
     public async Task ALimitThatIsNotANumberIs400()
     {
-        await (await _client.GetAsync("/api/notes?limit=ten")).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:bad-request");
+        await (await Client.GetAsync("/api/notes?limit=ten")).AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:bad-request");
     }
 }

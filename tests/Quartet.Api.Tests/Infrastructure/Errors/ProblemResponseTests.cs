@@ -4,29 +4,14 @@ using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Errors;
 
-public sealed class ProblemResponseTests : IAsyncLifetime
+public sealed class ProblemResponseTests() : ApiTest(signIn: false)
 {
-    private QuartetFactory _factory = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _factory = await QuartetFactory.CreateAsync();
-        _client = _factory.CreateHttpsClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _factory.DisposeAsync();
-    }
-
     [Fact]
     public async Task AnUnknownApiPathIsA404ProblemCarryingTheRequestId()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/does-not-exist") { Headers = { { "X-Request-ID", "abc-123" } } };
 
-        using var response = await _client.SendAsync(request);
+        using var response = await Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -39,7 +24,7 @@ public sealed class ProblemResponseTests : IAsyncLifetime
     [Fact]
     public async Task AWrongMethodIsA405Problem()
     {
-        using var response = await _client.PostAsync("/health/live", new StringContent("{}"));
+        using var response = await Client.PostAsync("/health/live", new StringContent("{}"));
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -48,7 +33,7 @@ public sealed class ProblemResponseTests : IAsyncLifetime
     [Fact]
     public async Task ResponsesCarryNoServerHeader()
     {
-        using var response = await _client.GetAsync("/health/live");
+        using var response = await Client.GetAsync("/health/live");
 
         Assert.False(response.Headers.Contains("Server"));
     }

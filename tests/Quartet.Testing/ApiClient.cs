@@ -2,10 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Quartet.Api.Tests.Support;
+namespace Quartet.Testing;
 
 /// <summary>How a browser or an API client talks to Quartet, in a few calls.</summary>
-internal static class ApiClient
+public static class ApiClient
 {
     public const string StrongPassword = "correct horse battery staple";
 

@@ -2,11 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Quartet.Api.Tests.Support;
+namespace Quartet.Testing;
 
-internal sealed record CreatedNote(Guid Id, string ETag, JsonElement Body);
+public sealed record CreatedNote(Guid Id, string ETag, JsonElement Body);
 
-internal static class NotesClient
+public static class NotesClient
 {
     public static async Task<CreatedNote> CreateNoteAsync(this HttpClient client, string title, string body = "", string[]? tags = null)
     {

@@ -1,0 +1,208 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Quartet.Stack;
+
+/// <summary>
+/// The whole stack as local processes: PostgreSQL, Redis, the backend and nginx, started in the
+/// order compose starts them (databases answering, migrations applied, backend ready, then nginx).
+/// `./quartet up/down/status/migrate` in native mode, and the end-to-end tests' private stack.
+/// </summary>
+public sealed class NativeStack
+{
+    private readonly Action<string> _say;
+
+    public NativeStack(StackLayout layout, StackSettings settings, Action<string> say, bool detached = true)
+    {
+        Layout = layout;
+        Settings = settings;
+        _say = say;
+        Secrets = new DevelopmentSecrets(layout);
+        Postgres = new PostgresServer(layout.PostgresData, settings.PostgresPort, Secrets.Read("db_password"), layout.RunDirectory, layout.LogDirectory)
+        {
+            Detached = detached,
+            // Room for the backend's pool (50), a second backend or the comparison service that
+            // `./quartet bench` starts beside it, migrate and psql.
+            Settings = new Dictionary<string, string> { ["max_connections"] = "200" },
+        };
+        Redis = new RedisServer(layout.RedisDirectory, settings.RedisPort, Secrets.Read("redis_password"), layout.RunDirectory, layout.LogDirectory) { Detached = detached };
+        Backend = new BackendServer(layout.AppAssembly, BackendEnvironment(), settings.BackendPort, layout.RunDirectory, layout.LogDirectory) { Detached = detached };
+        Nginx = new NginxServer(layout.NginxDirectory, settings.HttpPort, $"127.0.0.1:{settings.BackendPort}", layout.NginxTemplate, layout.RunDirectory, layout.LogDirectory)
+        {
+            Detached = detached,
+            ProbePath = "health/ready",
+        };
+    }
+
+    public StackLayout Layout { get; }
+    public StackSettings Settings { get; }
+    public DevelopmentSecrets Secrets { get; }
+    public PostgresServer Postgres { get; private set; }
+    public RedisServer Redis { get; private set; }
+    public BackendServer Backend { get; }
+    public NginxServer Nginx { get; }
+
+    public const string Database = "quartet";
+
+    /// <summary>The environment of the backend and migrate processes, and only theirs.</summary>
+    public Dictionary<string, string?> BackendEnvironment() => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Development",
+        ["Proxy__TrustedNetworks"] = "127.0.0.1/32,::1/128",
+        ["Database__Host"] = "127.0.0.1",
+        ["Database__Port"] = Settings.PostgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Database__Name"] = Database,
+        ["Database__Username"] = "quartet_app",
+        ["Database__OwnerUsername"] = PostgresServer.Superuser,
+        ["Redis__Endpoint"] = $"127.0.0.1:{Settings.RedisPort}",
+        ["DB_PASSWORD_FILE"] = Secrets.PathOf("db_password"),
+        ["DB_APP_PASSWORD_FILE"] = Secrets.PathOf("db_app_password"),
+        ["REDIS_PASSWORD_FILE"] = Secrets.PathOf("redis_password"),
+        ["SESSION_SECRET_FILE"] = Secrets.PathOf("session_secret"),
+        ["JWT_SECRET_FILE"] = Secrets.PathOf("jwt_secret"),
+        ["ADMIN_PASSWORD_HASH_FILE"] = Secrets.PathOf("admin_password_hash"),
+        ["ADMIN_EMAIL"] = Settings.AdminEmail,
+    };
+
+    public async Task UpAsync(CancellationToken cancellationToken)
+    {
+        await PrepareAsync(cancellationToken);
+        if (Backend.IsRunning)
+        {
+            _say($"backend already running (pid {Backend.Pid})");
+            await Backend.WaitUntilAnswersAsync(cancellationToken);
+        }
+        else
+        {
+            await MigrateOnlyAsync(cancellationToken);
+            _say($"starting the backend on {Backend.BaseAddress} (log: {Backend.LogFile})");
+            await Backend.StartAsync(cancellationToken);
+        }
+        await new WebBuild(Layout, _say).EnsureAsync(cancellationToken);
+        await Nginx.PublishWebRootAsync(Path.Combine(Layout.WebDirectory, "dist"), cancellationToken);
+        if (Nginx.IsRunning)
+        {
+            _say($"nginx already running (pid {Nginx.Pid}); reloading its configuration");
+            await Nginx.ReloadAsync(cancellationToken);
+        }
+        else
+        {
+            _say($"starting nginx on {Settings.PublicUrl} (serving {Nginx.WebRoot})");
+            await Nginx.StartAsync(cancellationToken);
+        }
+        _say($"dev admin: {Settings.AdminEmail}, password in {Secrets.PathOf("admin_password")}");
+        _say($"ready at {Settings.PublicUrl}");
+    }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await PrepareAsync(cancellationToken);
+        await MigrateOnlyAsync(cancellationToken);
+        _say("migrations done");
+    }
+
+    public async Task DownAsync(CancellationToken cancellationToken)
+    {
+        foreach (var server in (ServerProcess[])[Nginx, Backend, Redis, Postgres])
+        {
+            if (server.Pid is { } pid)
+            {
+                _say($"stopping {server.Name} (pid {pid})");
+                await server.StopAsync(cancellationToken);
+            }
+            else
+            {
+                _say($"{server.Name} not running");
+            }
+        }
+        _say($"stopped (data kept in {Layout.DataDirectory})");
+    }
+
+    public IEnumerable<string> Status() =>
+        ((ServerProcess[])[Nginx, Backend, Postgres, Redis]).Select(s => s.Pid is { } pid
+            ? $"{s.Name,-9} running (pid {pid}, port {s.Port})"
+            : $"{s.Name,-9} stopped (port {s.Port})");
+
+    /// <summary>The published backend, the secrets, PostgreSQL with its database, and Redis.</summary>
+    private async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        Layout.Create();
+        if (Layout.DataDirectory != Layout.StateDirectory)
+        {
+            _say($"servers' data in {Layout.DataDirectory} (running as root: the service accounts own it)");
+        }
+        await new BackendPublish(Layout, _say).EnsureAsync(Backend.IsRunning, cancellationToken);
+        var created = await Secrets.EnsureAsync(cancellationToken);
+        if (created.Count > 0)
+        {
+            _say($"created development secrets in {Layout.SecretsDirectory}: {string.Join(' ', created)}");
+        }
+        // The servers read their passwords at construction: build them again with the secrets now present.
+        Postgres = new PostgresServer(Postgres.DataDirectory, Postgres.Port, Secrets.Read("db_password"), Layout.RunDirectory, Layout.LogDirectory)
+        {
+            Detached = Postgres.Detached,
+            Settings = Postgres.Settings,
+        };
+        Redis = new RedisServer(Redis.DataDirectory, Redis.Port, Secrets.Read("redis_password"), Layout.RunDirectory, Layout.LogDirectory) { Detached = Redis.Detached };
+
+        if (!Postgres.IsInitialized)
+        {
+            _say($"initializing the PostgreSQL cluster in {Postgres.DataDirectory}");
+            await Postgres.InitAsync(cancellationToken);
+        }
+        if (Postgres.IsRunning)
+        {
+            _say($"PostgreSQL already running (pid {Postgres.Pid})");
+        }
+        else
+        {
+            _say($"starting PostgreSQL on 127.0.0.1:{Postgres.Port}");
+        }
+        await Postgres.StartAsync(cancellationToken);
+        try
+        {
+            await Postgres.EnsureDatabaseAsync(Database, cancellationToken);
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == "28P01")
+        {
+            throw new StackException($"PostgreSQL refused the password in {Secrets.PathOf("db_password")}: the cluster was made with another one");
+        }
+        _say(Redis.IsRunning ? $"Redis already running (pid {Redis.Pid})" : $"starting Redis on {Redis.Endpoint}");
+        await Redis.StartAsync(cancellationToken);
+    }
+
+    private async Task MigrateOnlyAsync(CancellationToken cancellationToken)
+    {
+        var log = Path.Combine(Layout.LogDirectory, "migrate.log");
+        _say($"running database migrations (log: {log})");
+        var result = await CommandRunner.RunAsync(BackendServer.Run(BackendEnvironment(), Layout.AppAssembly, null, "migrate"), cancellationToken);
+        await File.AppendAllTextAsync(log, $"==== {DateTimeOffset.UtcNow:O} migrate (exit {result.ExitCode}) ====\n{result.Output}{result.Error}", cancellationToken);
+        foreach (var line in result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (MessageOf(line) is { } message)
+            {
+                _say("migrate: " + message);
+            }
+        }
+        if (!result.Succeeded)
+        {
+            throw new StackException($"migrations failed (exit {result.ExitCode}); see {log}\n{result.Error.Trim()}");
+        }
+    }
+
+    private static string? MessageOf(string jsonLine)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(jsonLine);
+            return document.RootElement.TryGetProperty("Message", out var message) ? message.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The .NET runtime identifier of this machine, for a ReadyToRun publish.</summary>
+    public static string RuntimeIdentifier => "linux-" + RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+}

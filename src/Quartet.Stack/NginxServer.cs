@@ -1,0 +1,119 @@
+using System.Text.RegularExpressions;
+
+namespace Quartet.Stack;
+
+/// <summary>
+/// nginx from deploy/nginx/default.conf.template, rendered the way the container renders it, inside
+/// a small nginx.conf of its own. Everything it reads or writes (config, web root, temp files, access
+/// log) is under <see cref="Directory"/>, which it owns: as root it runs as www-data, and a checkout
+/// in a private home folder (mode 700) would be out of its reach.
+/// </summary>
+public sealed partial class NginxServer(string directory, int port, string backend, string templateFile, string runDirectory, string logDirectory)
+    : ServerProcess("nginx", port, runDirectory, logDirectory)
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    public string Directory { get; } = directory;
+    public string WebRoot => Path.Combine(Directory, "www");
+    public string AccessLog => Path.Combine(Directory, "access.log");
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+
+    /// <summary>What the readiness probe asks for: the index page, or /health/ready behind it.</summary>
+    public string ProbePath { get; init; } = "index.html";
+
+    protected override string CommandLineMarker => "nginx";
+    protected override int StopSignal => Native.SigQuit; // graceful: finishes the requests in flight
+    protected override string PortAdvice => "set QUARTET_HTTP_PORT to a free port";
+
+    protected override async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        System.IO.Directory.CreateDirectory(Path.Combine(Directory, "tmp"));
+        System.IO.Directory.CreateDirectory(WebRoot);
+        var values = new Dictionary<string, string>
+        {
+            ["QUARTET_BACKEND"] = backend,
+            ["QUARTET_LISTEN"] = $"127.0.0.1:{Port}",
+            ["QUARTET_WEB_ROOT"] = WebRoot,
+            ["QUARTET_ACCESS_LOG"] = AccessLog,
+        };
+        var template = await File.ReadAllTextAsync(templateFile, cancellationToken);
+        var rendered = Variable().Replace(template, m => values.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
+        await File.WriteAllTextAsync(Path.Combine(Directory, "quartet.conf"), rendered, cancellationToken);
+        var dir = Directory.Replace("\"", "\\\"", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(ConfigFile, $$"""
+            # Written at every start; the server itself is deploy/nginx/default.conf.template.
+            worker_processes 1;
+            pid "{{dir}}/nginx.pid";
+            error_log stderr warn;
+            events { worker_connections 1024; }
+            http {
+              include /etc/nginx/mime.types;
+              default_type application/octet-stream;
+              sendfile on;
+              tcp_nopush on;
+              client_body_temp_path "{{dir}}/tmp/body";
+              proxy_temp_path "{{dir}}/tmp/proxy";
+              fastcgi_temp_path "{{dir}}/tmp/fastcgi";
+              uwsgi_temp_path "{{dir}}/tmp/uwsgi";
+              scgi_temp_path "{{dir}}/tmp/scgi";
+              include "{{dir}}/quartet.conf";
+            }
+
+            """, cancellationToken);
+        await ServiceUsers.GiveAsync(Directory, ServiceUsers.Nginx, cancellationToken);
+    }
+
+    private string ConfigFile => Path.Combine(Directory, "nginx.conf");
+
+    protected override Command StartCommand() =>
+        new(Tools.Nginx(), ["-p", Directory, "-c", ConfigFile, "-g", "daemon off;"]) { User = ServiceUsers.For(ServiceUsers.Nginx) };
+
+    /// <summary>Re-renders the configuration and has the running nginx load it without dropping connections.</summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await PrepareAsync(cancellationToken);
+        if (Pid is { } pid)
+        {
+            Native.Signal(pid, Native.SigHup);
+        }
+    }
+
+    /// <summary>Copies a built web UI into the folder nginx serves (replacing what was there).</summary>
+    public async Task PublishWebRootAsync(string source, CancellationToken cancellationToken)
+    {
+        var staging = WebRoot + ".new";
+        if (System.IO.Directory.Exists(staging))
+        {
+            System.IO.Directory.Delete(staging, recursive: true);
+        }
+        foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(staging, Path.GetRelativePath(source, file));
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        System.IO.Directory.CreateDirectory(staging);
+        if (System.IO.Directory.Exists(WebRoot))
+        {
+            System.IO.Directory.Delete(WebRoot, recursive: true);
+        }
+        System.IO.Directory.Move(staging, WebRoot);
+        await ServiceUsers.GiveAsync(WebRoot, ServiceUsers.Nginx, cancellationToken);
+    }
+
+    public override async Task<bool> AnswersAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(BaseAddress, ProbePath), cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"\$\{([A-Z_]+)\}")]
+    private static partial Regex Variable();
+}

@@ -123,6 +123,13 @@ public sealed class NativeStack
             ? $"{s.Name,-9} running (pid {pid}, port {s.Port})"
             : $"{s.Name,-9} stopped (port {s.Port})");
 
+    /// <summary>The backend published into the state folder, unless it is current.</summary>
+    public Task PublishAsync(CancellationToken cancellationToken)
+    {
+        Layout.Create();
+        return new BackendPublish(Layout, _say).EnsureAsync(Backend.IsRunning, cancellationToken);
+    }
+
     /// <summary>The published backend, the secrets, PostgreSQL with its database, and Redis.</summary>
     private async Task PrepareAsync(CancellationToken cancellationToken)
     {
@@ -131,7 +138,7 @@ public sealed class NativeStack
         {
             _say($"servers' data in {Layout.DataDirectory} (running as root: the service accounts own it)");
         }
-        await new BackendPublish(Layout, _say).EnsureAsync(Backend.IsRunning, cancellationToken);
+        await PublishAsync(cancellationToken);
         var created = await Secrets.EnsureAsync(cancellationToken);
         if (created.Count > 0)
         {

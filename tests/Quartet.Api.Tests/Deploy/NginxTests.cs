@@ -1,31 +1,36 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Deploy;
 
 /// <summary>The nginx template, served by a real nginx in front of the real backend, checked over HTTP.</summary>
-public sealed class NginxTests : IAsyncLifetime
+/// <summary>A backend and an nginx in front of it, started once for the class (its tests only read, or restart what they stop).</summary>
+public sealed class NginxFixture(SharedStack shared) : IAsyncLifetime
 {
-    private RunningBackend _backend = null!;
-    private NginxServer _nginx = null!;
-    private HttpClient _client = null!;
+    public BackendServer Backend { get; private set; } = null!;
+    public NginxServer Nginx { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        var stack = await TestStack.SharedAsync();
-        _backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), new TestSecrets(stack)));
-        _nginx = await NginxServer.StartNewAsync(_backend.BaseAddress);
-        _client = new HttpClient(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = _nginx.BaseAddress };
+        var stack = shared.Stack;
+        Backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), new TestSecrets(stack)));
+        Nginx = await TestNginx.StartNewAsync(Backend.BaseAddress);
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _client.Dispose();
-        await _nginx.DisposeAsync();
-        await _backend.DisposeAsync();
+        await Nginx.DisposeAsync();
+        await Backend.DisposeAsync();
     }
+}
+
+public sealed class NginxTests(NginxFixture fixture) : IClassFixture<NginxFixture>, IDisposable
+{
+    private readonly BackendServer _backend = fixture.Backend;
+    private readonly HttpClient _client = new(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = fixture.Nginx.BaseAddress };
+
+    public void Dispose() => _client.Dispose();
 
     private static void AssertSecurityHeaders(HttpResponseMessage response)
     {
@@ -42,7 +47,7 @@ public sealed class NginxTests : IAsyncLifetime
     [InlineData("/")]
     [InlineData("/notes")]
     [InlineData("/index.html")]
-    [InlineData("/" + NginxServer.AssetName)]
+    [InlineData("/" + TestNginx.AssetName)]
     [InlineData("/api/auth/me")]
     [InlineData("/api/nothing-here")]
     [InlineData("/health/ready")]
@@ -57,7 +62,7 @@ public sealed class NginxTests : IAsyncLifetime
     [Fact]
     public async Task HashedAssetsAreImmutableForAYearAndIndexHtmlIsNoCache()
     {
-        using var asset = await _client.GetAsync("/" + NginxServer.AssetName);
+        using var asset = await _client.GetAsync("/" + TestNginx.AssetName);
         using var index = await _client.GetAsync("/");
 
         Assert.Equal(HttpStatusCode.OK, asset.StatusCode);
@@ -159,7 +164,7 @@ public sealed class NginxTests : IAsyncLifetime
     [Fact]
     public async Task TextIsCompressed()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/" + NginxServer.AssetName) { Headers = { { "Accept-Encoding", "gzip" } } };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/" + TestNginx.AssetName) { Headers = { { "Accept-Encoding", "gzip" } } };
 
         using var response = await _client.SendAsync(request);
 
@@ -215,13 +220,13 @@ public sealed class NginxTests : IAsyncLifetime
     [Fact]
     public async Task ABackendThatIsDownIsA502ProblemNotAnHtmlPage()
     {
-        await _backend.StopAsync();
+        await _backend.StopAsync(TestContext.Current.CancellationToken);
 
         using var response = await _client.GetAsync("/api/auth/me");
 
         await response.AssertProblemAsync(HttpStatusCode.BadGateway, "urn:quartet:problem:unavailable");
         AssertSecurityHeaders(response);
         Assert.Equal("5", Assert.Single(response.Headers.GetValues("Retry-After")));
-        await _backend.StartAsync();
+        await _backend.StartAsync(TestContext.Current.CancellationToken);
     }
 }

@@ -4,14 +4,14 @@ namespace Quartet.Api.Tests.Support;
 /// A test class with its own database (cloned from the migrated template) and one https client,
 /// signed in as a fresh user when <paramref name="signIn"/> is true.
 /// </summary>
-public abstract class ApiTest(bool signIn) : IAsyncLifetime
+public abstract class ApiTest(SharedStack shared, bool signIn) : IAsyncLifetime
 {
     private protected QuartetFactory Factory { get; private set; } = null!;
     private protected HttpClient Client { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        Factory = await QuartetFactory.CreateAsync();
+        Factory = await QuartetFactory.CreateAsync(shared.Stack);
         Client = Factory.CreateHttpsClient();
         if (signIn)
         {
@@ -19,7 +19,7 @@ public abstract class ApiTest(bool signIn) : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         Client.Dispose();
         await Factory.DisposeAsync();

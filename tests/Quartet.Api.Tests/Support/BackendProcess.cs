@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Quartet.Api.Tests.Support;
 
 /// <summary>
@@ -9,6 +7,9 @@ namespace Quartet.Api.Tests.Support;
 internal static class BackendProcess
 {
     public static string Assembly { get; } = Path.Combine(AppContext.BaseDirectory, "Quartet.Api.dll");
+
+    /// <summary>The content root holds appsettings.json, as in the published app.</summary>
+    public static string ContentRoot { get; } = Path.Combine(TestPaths.Repository, "src", "Quartet.Api");
 
     /// <summary>The environment for a process pointed at <paramref name="stack"/> and <paramref name="database"/>.</summary>
     public static Dictionary<string, string?> Environment(TestStack stack, string database, TestSecrets secrets, params string[] withoutSecrets)
@@ -32,34 +33,6 @@ internal static class BackendProcess
         return environment;
     }
 
-    public static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> environment, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // The content root holds appsettings.json, as in the published app.
-        info.WorkingDirectory = Path.Combine(TestPaths.Repository, "src", "Quartet.Api");
-        info.ArgumentList.Add(Assembly);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        // Nothing of the test host's own environment leaks in (no ASPNETCORE_*, no secrets).
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DOTNET_ENVIRONMENT", StringComparison.Ordinal)).ToList())
-        {
-            info.Environment.Remove(key);
-        }
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-        return info;
-    }
-
     public sealed record Result(int ExitCode, string Output, string Error)
     {
         public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -68,24 +41,24 @@ internal static class BackendProcess
     /// <summary>Runs a command to its end (bounded) and returns what it printed.</summary>
     public static async Task<Result> RunAsync(IReadOnlyDictionary<string, string?> environment, string? input, params string[] args)
     {
-        using var process = Process.Start(StartInfo(environment, args))!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (input is not null)
+        var result = await CommandRunner.RunAsync(BackendServer.Run(environment, Assembly, ContentRoot, args), TestContext.Current.CancellationToken,
+            input ?? "", TimeSpan.FromSeconds(90));
+        return new Result(result.ExitCode, result.Output, result.Error);
+    }
+}
+
+/// <summary>The backend serving as its own process on a free loopback port, its output in a log file.</summary>
+internal static class RunningBackend
+{
+    public static async Task<BackendServer> StartNewAsync(Dictionary<string, string?> environment)
+    {
+        var directory = TestPaths.NewDirectory("backend");
+        var backend = new BackendServer(BackendProcess.Assembly, environment, Ports.Free(), directory, directory)
         {
-            await process.StandardInput.WriteAsync(input);
-        }
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"Quartet.Api {string.Join(' ', args)} did not end within 90 s: {await output}{await error}");
-        }
-        return new Result(process.ExitCode, await output, await error);
+            ProbePath = "health/live",
+            WorkingDirectory = BackendProcess.ContentRoot,
+        };
+        await backend.StartAsync(TestContext.Current.CancellationToken);
+        return backend;
     }
 }

@@ -51,9 +51,8 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
     public string Database { get; }
     public TestSecrets Secrets { get; }
 
-    public static async Task<QuartetFactory> CreateAsync(IDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? clientIp = null)
+    public static async Task<QuartetFactory> CreateAsync(TestStack stack, IDictionary<string, string?>? settings = null, TimeProvider? clock = null, string? clientIp = null)
     {
-        var stack = await TestStack.SharedAsync();
         return new QuartetFactory(stack, await stack.CreateDatabaseAsync(), settings, clock: clock, clientIp: clientIp);
     }
 

@@ -15,16 +15,12 @@ internal sealed class RedisMonitor : IAsyncDisposable
 
     private RedisMonitor(RedisServer server)
     {
-        var info = new ProcessStartInfo(Path.Combine(Path.GetDirectoryName(Environment.GetEnvironmentVariable("QUARTET_REDIS_SERVER") ?? "") ?? "", "redis-cli"))
+        var info = new ProcessStartInfo(Quartet.Stack.Tools.RedisCli())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             Environment = { ["REDISCLI_AUTH"] = server.Password },
         };
-        if (!File.Exists(info.FileName))
-        {
-            info.FileName = "redis-cli";
-        }
         foreach (var arg in (string[])["-h", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "MONITOR"])
         {
             info.ArgumentList.Add(arg);

@@ -1,17 +1,17 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using System.Net.Http.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Account;
 
-public sealed class SessionTests : IAsyncLifetime
+public sealed class SessionTests(SharedStack shared) : IAsyncLifetime
 {
-    private readonly TestClock _clock = new();
+    private readonly FakeTimeProvider _clock = new();
     private QuartetFactory _factory = null!;
 
-    public async Task InitializeAsync() => _factory = await QuartetFactory.CreateAsync(clock: _clock);
+    public async ValueTask InitializeAsync() => _factory = await QuartetFactory.CreateAsync(shared.Stack, clock: _clock);
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 
     [Fact]
     public async Task ASessionIdleFor30MinutesEndsAndActivitySlidesIt()

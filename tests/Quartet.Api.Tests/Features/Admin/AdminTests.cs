@@ -2,25 +2,24 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.Options;
 using Quartet.Api.Infrastructure.Passwords;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Admin;
 
-public sealed class AdminTests : IAsyncLifetime
+public sealed class AdminTests(SharedStack shared) : IAsyncLifetime
 {
     private const string AdminPassword = "the admin's own passphrase";
     private QuartetFactory _factory = null!;
     private string _adminEmail = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _factory = await QuartetFactory.CreateAsync();
+        _factory = await QuartetFactory.CreateAsync(shared.Stack);
         _adminEmail = ApiClient.NewEmail("admin");
         var result = await RunMigrateAsync(_adminEmail, AdminPassword);
         Assert.True(result.ExitCode == 0, result.Error);
     }
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 
     /// <summary>`migrate` as the container runs it: ADMIN_EMAIL plus the hash in admin_password_hash.</summary>
     private async Task<BackendProcess.Result> RunMigrateAsync(string email, string password)

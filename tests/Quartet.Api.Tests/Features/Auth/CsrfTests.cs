@@ -1,15 +1,14 @@
 using System.Net;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Auth;
 
-public sealed class CsrfTests : IAsyncLifetime
+public sealed class CsrfTests(SharedStack shared) : IAsyncLifetime
 {
     private QuartetFactory _factory = null!;
 
-    public async Task InitializeAsync() => _factory = await QuartetFactory.CreateAsync();
+    public async ValueTask InitializeAsync() => _factory = await QuartetFactory.CreateAsync(shared.Stack);
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 
     private async Task<(HttpClient Client, string Csrf)> LoggedInAsync()
     {

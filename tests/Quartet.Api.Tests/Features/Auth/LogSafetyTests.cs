@@ -1,14 +1,13 @@
 using System.Net.Http.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Auth;
 
-public sealed class LogSafetyTests
+public sealed class LogSafetyTests(SharedStack shared)
 {
     [Fact]
     public async Task NoPasswordTokenCookieOrSecretEverReachesTheLogs()
     {
-        var stack = await TestStack.SharedAsync();
+        var stack = shared.Stack;
         var secrets = new TestSecrets(stack);
         await using var backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), secrets));
         using var client = new HttpClient { BaseAddress = backend.BaseAddress };
@@ -23,7 +22,7 @@ public sealed class LogSafetyTests
         var refresh = body.RootElement.GetProperty("refreshToken").GetString()!;
         await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh });
         await client.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh }); // reuse, audited
-        await backend.StopAsync();
+        await backend.StopAsync(TestContext.Current.CancellationToken);
 
         var logs = backend.Output;
         Assert.Contains("login.failed", logs, StringComparison.Ordinal);

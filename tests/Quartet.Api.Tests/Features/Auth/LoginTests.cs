@@ -1,16 +1,15 @@
 using System.Net;
 using System.Net.Http.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Auth;
 
-public sealed class LoginTests : IAsyncLifetime
+public sealed class LoginTests(SharedStack shared) : IAsyncLifetime
 {
     private QuartetFactory _factory = null!;
 
-    public async Task InitializeAsync() => _factory = await QuartetFactory.CreateAsync();
+    public async ValueTask InitializeAsync() => _factory = await QuartetFactory.CreateAsync(shared.Stack);
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 
     [Fact]
     public async Task LoginSetsAHostPrefixedSecureHttpOnlyLaxCookieUnderProductionSettings()

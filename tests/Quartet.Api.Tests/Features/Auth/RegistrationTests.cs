@@ -1,11 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Auth;
 
-public sealed class RegistrationTests() : ApiTest(signIn: false)
+public sealed class RegistrationTests(SharedStack shared) : ApiTest(shared, signIn: false)
 {
     private Task<long> UserCountAsync() => Factory.Stack.ScalarAsync<long>(Factory.Database, "SELECT count(*) FROM users");
 

@@ -1,16 +1,15 @@
 using System.Net;
 using System.Net.Http.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Auth;
 
-public sealed class ThrottleTests : IAsyncLifetime
+public sealed class ThrottleTests(SharedStack shared) : IAsyncLifetime
 {
     private QuartetFactory _factory = null!;
 
-    public async Task InitializeAsync() => _factory = await QuartetFactory.CreateAsync(clientIp: "127.0.0.1");
+    public async ValueTask InitializeAsync() => _factory = await QuartetFactory.CreateAsync(shared.Stack, clientIp: "127.0.0.1");
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 
     private static Task<HttpResponseMessage> LoginAsync(HttpClient client, string email, string password, string? forwardedFor = null)
     {

@@ -1,24 +1,24 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Quartet.Api.Infrastructure.Auth;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Auth;
 
-public sealed class TokenTests : IAsyncLifetime
+public sealed class TokenTests(SharedStack shared) : IAsyncLifetime
 {
-    private readonly TestClock _clock = new();
+    private readonly FakeTimeProvider _clock = new();
     private QuartetFactory _factory = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _factory = await QuartetFactory.CreateAsync(clock: _clock);
+        _factory = await QuartetFactory.CreateAsync(shared.Stack, clock: _clock);
         _client = _factory.CreateHttpsClient();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _client.Dispose();
         await _factory.DisposeAsync();

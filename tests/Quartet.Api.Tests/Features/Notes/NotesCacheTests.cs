@@ -1,16 +1,15 @@
 using System.Net;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
 /// <summary>The Redis read cache: served when warm, never stale across replicas, bypassed when Redis is down.</summary>
-public sealed class NotesCacheTests : IAsyncLifetime
+public sealed class NotesCacheTests(SharedStack shared) : IAsyncLifetime
 {
     private QuartetFactory _factory = null!;
 
-    public async Task InitializeAsync() => _factory = await QuartetFactory.CreateAsync();
+    public async ValueTask InitializeAsync() => _factory = await QuartetFactory.CreateAsync(shared.Stack);
 
-    public async Task DisposeAsync() => await _factory.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 
     private static HttpRequestMessage Bearer(HttpMethod method, string url, string token) => new HttpRequestMessage(method, url).WithBearer(token);
 
@@ -75,21 +74,20 @@ public sealed class NotesCacheTests : IAsyncLifetime
 }
 
 /// <summary>Stops Redis, so it owns its servers.</summary>
-public sealed class NotesWithoutRedisTests : IAsyncLifetime
+public sealed class NotesWithoutRedisTests(PrivateStack privateStack) : IClassFixture<PrivateStack>, IAsyncLifetime
 {
     private TestStack _stack = null!;
     private QuartetFactory _factory = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _stack = await TestStack.StartPrivateAsync();
+        _stack = privateStack.Stack;
         _factory = new QuartetFactory(_stack, await _stack.CreateDatabaseAsync());
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _factory.DisposeAsync();
-        await _stack.DisposeAsync();
     }
 
     [Fact]
@@ -103,7 +101,7 @@ public sealed class NotesWithoutRedisTests : IAsyncLifetime
         var note = await client.CreateNoteAsync("written while Redis was up", tags: ["durable"]);
         await client.GetAsync($"/api/notes/{note.Id}");
 
-        await _stack.Redis.StopAsync();
+        await _stack.Redis.StopAsync(TestContext.Current.CancellationToken);
 
         using var get = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/notes/{note.Id}").WithBearer(token));
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
@@ -120,6 +118,6 @@ public sealed class NotesWithoutRedisTests : IAsyncLifetime
         var problem = await (await client.GetAsync("/api/notes")).AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "urn:quartet:problem:unavailable");
         Assert.Contains("Redis", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
-        await _stack.Redis.StartAsync();
+        await _stack.Redis.StartAsync(TestContext.Current.CancellationToken);
     }
 }

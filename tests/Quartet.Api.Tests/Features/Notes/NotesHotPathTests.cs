@@ -1,5 +1,4 @@
 using System.Net;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
@@ -8,22 +7,21 @@ namespace Quartet.Api.Tests.Features.Notes;
 /// for its session (lookup and sliding expiry in one script), and a cached get-by-id makes no PostgreSQL
 /// statement at all. Owns its servers, so nothing else talks to them meanwhile.
 /// </summary>
-public sealed class NotesHotPathTests : IAsyncLifetime
+public sealed class NotesHotPathTests(PrivateStack privateStack) : IClassFixture<PrivateStack>, IAsyncLifetime
 {
     private TestStack _stack = null!;
     private QuartetFactory _factory = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _stack = await TestStack.StartPrivateAsync();
+        _stack = privateStack.Stack;
         await _stack.ExecuteAsync("postgres", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
         _factory = new QuartetFactory(_stack, await _stack.CreateDatabaseAsync());
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await _factory.DisposeAsync();
-        await _stack.DisposeAsync();
     }
 
     /// <summary>Statements the app's database has executed, read from another database so the count is not disturbed.</summary>

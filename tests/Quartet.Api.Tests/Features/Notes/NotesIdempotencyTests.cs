@@ -1,10 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
-public sealed class NotesIdempotencyTests() : ApiTest(signIn: true)
+public sealed class NotesIdempotencyTests(SharedStack shared) : ApiTest(shared, signIn: true)
 {
     private Task<HttpResponseMessage> PostAsync(HttpClient client, string key, object body) =>
         client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/notes")

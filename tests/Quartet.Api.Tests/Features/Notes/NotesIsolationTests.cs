@@ -1,19 +1,18 @@
 using System.Net;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
 /// <summary>Another user's note is invisible on every path: 404, never 403, and absent from every list.</summary>
-public sealed class NotesIsolationTests : IAsyncLifetime
+public sealed class NotesIsolationTests(SharedStack shared) : IAsyncLifetime
 {
     private QuartetFactory _factory = null!;
     private HttpClient _alice = null!;
     private HttpClient _bob = null!;
     private CreatedNote _aliceNote = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _factory = await QuartetFactory.CreateAsync();
+        _factory = await QuartetFactory.CreateAsync(shared.Stack);
         _alice = _factory.CreateHttpsClient();
         _bob = _factory.CreateHttpsClient();
         await _alice.RegisterAndLoginAsync();
@@ -22,7 +21,7 @@ public sealed class NotesIsolationTests : IAsyncLifetime
         await _bob.CreateNoteAsync("Bob's note", "nothing about crumble here", ["public"]);
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _alice.Dispose();
         _bob.Dispose();

@@ -1,9 +1,8 @@
 using System.Net;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
-public sealed class NotesListTests() : ApiTest(signIn: true)
+public sealed class NotesListTests(SharedStack shared) : ApiTest(shared, signIn: true)
 {
     [Fact]
     public async Task PagingOverAChangingSetSeesEveryUnchangedNoteExactlyOnce()

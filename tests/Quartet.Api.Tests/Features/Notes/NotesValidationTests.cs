@@ -1,11 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Features.Notes;
 
-public sealed class NotesValidationTests() : ApiTest(signIn: true)
+public sealed class NotesValidationTests(SharedStack shared) : ApiTest(shared, signIn: true)
 {
     private Task<long> CountAsync() => Factory.Stack.ScalarAsync<long>(Factory.Database, "SELECT count(*) FROM notes");
 

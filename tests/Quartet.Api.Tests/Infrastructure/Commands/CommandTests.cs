@@ -1,11 +1,10 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Quartet.Api.Infrastructure.Passwords;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Commands;
 
-public sealed class CommandTests
+public sealed class CommandTests(SharedStack shared)
 {
     private static readonly Dictionary<string, string?> NoSettings = new() { ["ASPNETCORE_ENVIRONMENT"] = "Production" };
 
@@ -42,12 +41,12 @@ public sealed class CommandTests
     [Fact]
     public async Task HealthcheckExitsZeroWhenReadyAndNonZeroWhenNothingAnswers()
     {
-        var stack = await TestStack.SharedAsync();
+        var stack = shared.Stack;
         await using var backend = await RunningBackend.StartNewAsync(
             BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), new TestSecrets(stack)));
 
         var ready = await BackendProcess.RunAsync(backend.Environment, null, "healthcheck");
-        await backend.StopAsync();
+        await backend.StopAsync(TestContext.Current.CancellationToken);
         var stopped = await BackendProcess.RunAsync(backend.Environment, null, "healthcheck");
 
         Assert.Equal(0, ready.ExitCode);
@@ -58,7 +57,7 @@ public sealed class CommandTests
     [Fact]
     public async Task HealthcheckExitsNonZeroWhenReadinessIs503()
     {
-        var stack = await TestStack.SharedAsync();
+        var stack = shared.Stack;
         // A database with no schema: the service runs, readiness reports pending migrations.
         await using var backend = await RunningBackend.StartNewAsync(
             BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(migrated: false), new TestSecrets(stack)));

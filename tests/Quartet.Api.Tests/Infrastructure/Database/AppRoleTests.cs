@@ -1,11 +1,10 @@
 using System.Net.Http.Json;
 using Npgsql;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Database;
 
 /// <summary>The service connects as a role with data rights only; migrate, as the owner, keeps it so.</summary>
-public sealed class AppRoleTests : IAsyncLifetime
+public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
 {
     private readonly string _role = "app_" + Guid.NewGuid().ToString("N")[..12];
     private readonly string _password = "app-password-" + Guid.NewGuid().ToString("N");
@@ -13,9 +12,9 @@ public sealed class AppRoleTests : IAsyncLifetime
     private string _database = null!;
     private Dictionary<string, string?> _environment = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _stack = await TestStack.SharedAsync();
+        _stack = shared.Stack;
         _database = await _stack.CreateDatabaseAsync(migrated: false);
         _environment = BackendProcess.Environment(_stack, _database, new TestSecrets(_stack));
         _environment["Database__Username"] = _role;
@@ -24,7 +23,7 @@ public sealed class AppRoleTests : IAsyncLifetime
         Assert.True(migrate.ExitCode == 0, migrate.Error);
     }
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static async Task<string> WriteSecretAsync(string value)
     {

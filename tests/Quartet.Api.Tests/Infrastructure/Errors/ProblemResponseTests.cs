@@ -1,10 +1,9 @@
 using System.Net;
 using System.Text.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Errors;
 
-public sealed class ProblemResponseTests() : ApiTest(signIn: false)
+public sealed class ProblemResponseTests(SharedStack shared) : ApiTest(shared, signIn: false)
 {
     [Fact]
     public async Task AnUnknownApiPathIsA404ProblemCarryingTheRequestId()

@@ -1,28 +1,26 @@
 using System.Net;
 using System.Text.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Health;
 
 /// <summary>These tests stop and start servers, so they own a private PostgreSQL and Redis.</summary>
-public sealed class ReadinessTests : IAsyncLifetime
+public sealed class ReadinessTests(PrivateStack privateStack) : IClassFixture<PrivateStack>, IAsyncLifetime
 {
     private TestStack _stack = null!;
     private QuartetFactory _factory = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _stack = await TestStack.StartPrivateAsync();
+        _stack = privateStack.Stack;
         _factory = new QuartetFactory(_stack, await _stack.CreateDatabaseAsync());
         _client = _factory.CreateHttpsClient();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         _client.Dispose();
         await _factory.DisposeAsync();
-        await _stack.DisposeAsync();
     }
 
     [Fact]
@@ -42,7 +40,7 @@ public sealed class ReadinessTests : IAsyncLifetime
     {
         await PollAsync(HttpStatusCode.OK);
 
-        await _stack.Redis.StopAsync();
+        await _stack.Redis.StopAsync(TestContext.Current.CancellationToken);
         var down = await PollAsync(HttpStatusCode.ServiceUnavailable);
         Assert.Equal("application/problem+json", down.Content.Headers.ContentType?.MediaType);
         using (var body = JsonDocument.Parse(await down.Content.ReadAsStringAsync()))
@@ -54,7 +52,7 @@ public sealed class ReadinessTests : IAsyncLifetime
         }
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health/live")).StatusCode);
 
-        await _stack.Redis.StartAsync();
+        await _stack.Redis.StartAsync(TestContext.Current.CancellationToken);
         await PollAsync(HttpStatusCode.OK);
     }
 
@@ -63,7 +61,7 @@ public sealed class ReadinessTests : IAsyncLifetime
     {
         await PollAsync(HttpStatusCode.OK);
 
-        await _stack.Postgres.StopAsync();
+        await _stack.Postgres.StopAsync(TestContext.Current.CancellationToken);
         var down = await PollAsync(HttpStatusCode.ServiceUnavailable);
         using (var body = JsonDocument.Parse(await down.Content.ReadAsStringAsync()))
         {
@@ -72,7 +70,7 @@ public sealed class ReadinessTests : IAsyncLifetime
         }
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health/live")).StatusCode);
 
-        await _stack.Postgres.StartAsync();
+        await _stack.Postgres.StartAsync(TestContext.Current.CancellationToken);
         await PollAsync(HttpStatusCode.OK);
     }
 

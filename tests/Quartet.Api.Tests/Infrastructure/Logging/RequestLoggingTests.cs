@@ -1,14 +1,13 @@
 using System.Text.Json;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Logging;
 
-public sealed class RequestLoggingTests
+public sealed class RequestLoggingTests(SharedStack shared)
 {
     [Fact]
     public async Task EveryRequestWritesOneJsonLineWithMethodPathStatusDurationAndTheRequestId()
     {
-        var stack = await TestStack.SharedAsync();
+        var stack = shared.Stack;
         var secrets = new TestSecrets(stack);
         await using var backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), secrets));
         using var client = new HttpClient { BaseAddress = backend.BaseAddress };
@@ -16,7 +15,7 @@ public sealed class RequestLoggingTests
         using var request = new HttpRequestMessage(HttpMethod.Get, "/health/ready") { Headers = { { "X-Request-ID", "req-from-nginx-42" } } };
         using var response = await client.SendAsync(request);
         using var anonymous = await client.GetAsync("/api/nothing-here");
-        await backend.StopAsync();
+        await backend.StopAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal("req-from-nginx-42", Assert.Single(response.Headers.GetValues("X-Request-ID")));
         var generated = Assert.Single(anonymous.Headers.GetValues("X-Request-ID"));
@@ -43,7 +42,7 @@ public sealed class RequestLoggingTests
     [InlineData("<script>")]
     public async Task AnUnsafeRequestIdIsReplacedNotEchoed(string unsafeId)
     {
-        await using var factory = await QuartetFactory.CreateAsync();
+        await using var factory = await QuartetFactory.CreateAsync(shared.Stack);
         using var client = factory.CreateHttpsClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live");
         request.Headers.TryAddWithoutValidation("X-Request-ID", unsafeId);
@@ -56,7 +55,7 @@ public sealed class RequestLoggingTests
     [Fact]
     public async Task ARequestIdFromAPeerOutsideTheTrustedProxiesIsReplaced()
     {
-        await using var factory = await QuartetFactory.CreateAsync(clientIp: "203.0.113.77");
+        await using var factory = await QuartetFactory.CreateAsync(shared.Stack, clientIp: "203.0.113.77");
         using var client = factory.CreateHttpsClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live") { Headers = { { "X-Request-ID", "chosen-by-client" } } };
 

@@ -2,26 +2,25 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Quartet.Api.Infrastructure;
 using Quartet.Api.Infrastructure.Migrations;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Migrations;
 
 /// <summary>Each test migrates its own empty database from its own folder of files.</summary>
-public sealed class MigratorTests : IAsyncLifetime
+public sealed class MigratorTests(SharedStack shared) : IAsyncLifetime
 {
     private readonly string _folder = TestPaths.NewDirectory("migrations");
     private TestStack _stack = null!;
     private string _database = null!;
     private NpgsqlDataSource _dataSource = null!;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
-        _stack = await TestStack.SharedAsync();
+        _stack = shared.Stack;
         _database = await _stack.CreateDatabaseAsync(migrated: false);
         _dataSource = NpgsqlDataSource.Create(_stack.Postgres.ConnectionString(_database));
     }
 
-    public async Task DisposeAsync() => await _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _dataSource.DisposeAsync();
 
     private void Write(string file, string sql) => File.WriteAllText(Path.Combine(_folder, file), sql);
 

@@ -1,11 +1,10 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.OpenApi;
 
-public sealed class OpenApiDocumentTests
+public sealed class OpenApiDocumentTests(SharedStack shared)
 {
     private static readonly string Committed = Path.Combine(TestPaths.Repository, "docs", "openapi.json");
 
@@ -16,7 +15,7 @@ public sealed class OpenApiDocumentTests
     [Fact]
     public async Task TheCommittedDocumentEqualsTheLiveOne()
     {
-        await using var factory = await QuartetFactory.CreateAsync();
+        await using var factory = await QuartetFactory.CreateAsync(shared.Stack);
         using var client = factory.CreateHttpsClient();
 
         using var response = await client.GetAsync("/api/openapi.json");

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Quartet.Api.Infrastructure;
 using Quartet.Api.Infrastructure.Secrets;
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Secrets;
 

@@ -1,9 +1,8 @@
-using Quartet.Api.Tests.Support;
 
 namespace Quartet.Api.Tests.Infrastructure.Secrets;
 
 /// <summary>The real binary, started as an operator would start it, with something wrong.</summary>
-public sealed class StartupFailureTests
+public sealed class StartupFailureTests(SharedStack shared)
 {
     [Theory]
     [InlineData("session_secret")]
@@ -12,7 +11,7 @@ public sealed class StartupFailureTests
     [InlineData("redis_password")]
     public async Task ProductionWithoutASecretExitsNonZeroWithOneLineNamingIt(string missing)
     {
-        var stack = await TestStack.SharedAsync();
+        var stack = shared.Stack;
         var secrets = new TestSecrets(stack);
         var environment = BackendProcess.Environment(stack, "postgres", secrets, missing);
         // The plain variable is not enough in Production, and says so.
@@ -33,9 +32,9 @@ public sealed class StartupFailureTests
     [Fact]
     public async Task AnUnreachableDatabaseStopsTheStartWithOneClearLineAfterABoundedWait()
     {
-        var stack = await TestStack.SharedAsync();
+        var stack = shared.Stack;
         var environment = BackendProcess.Environment(stack, "postgres", new TestSecrets(stack));
-        environment["Database__Port"] = ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["Database__Port"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["Database__StartupTimeoutSeconds"] = "2";
 
         var result = await BackendProcess.RunAsync(environment, input: null);
@@ -49,7 +48,7 @@ public sealed class StartupFailureTests
     [Fact]
     public async Task InvalidSettingsStopTheStartNamingTheSetting()
     {
-        var stack = await TestStack.SharedAsync();
+        var stack = shared.Stack;
         var environment = BackendProcess.Environment(stack, "postgres", new TestSecrets(stack));
         environment["Database__Port"] = "70000";
 

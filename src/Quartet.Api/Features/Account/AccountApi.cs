@@ -28,10 +28,10 @@ internal static class AccountApi
         return group;
     }
 
-    /// <summary>Ends every other session and every refresh token of the user; the current session stays.</summary>
+    /// <summary>Ends every other session and every refresh and access token of the user; the current session stays.</summary>
     private static async Task<Results<NoContent, ValidationProblem>> ChangePassword(
-        ChangePasswordRequest body, NpgsqlDataSource db, PasswordHashing passwords, SessionStore sessions, RefreshTokenStore refresh,
-        AccessTokens access, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+        ChangePasswordRequest body, NpgsqlDataSource db, PasswordHashing passwords, UserSignOut signOut, AuditLog audit,
+        HttpContext context, CancellationToken cancellationToken)
     {
         var userId = context.User.Id();
         var user = await Users.Users.FindByIdAsync(db, userId, cancellationToken);
@@ -55,9 +55,7 @@ internal static class AccountApi
         }
 
         await Users.Users.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
-        var ended = await sessions.EndAllAsync(userId, keep: context.User.SessionId());
-        await refresh.RevokeAllAsync(userId);
-        await access.RevokeAllAsync(userId);
+        var ended = await signOut.EndEverythingAsync(userId, keepSessionId: context.User.SessionId());
         await audit.WriteAsync(AuditEvents.PasswordChanged, userId, userId, context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();
     }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Npgsql;
+using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
@@ -34,14 +35,14 @@ internal static class AccountApi
         HttpContext context, CancellationToken cancellationToken)
     {
         var userId = context.User.Id();
-        var user = await Users.Users.FindByIdAsync(db, userId, cancellationToken);
+        var user = await UserAccounts.FindByIdAsync(db, userId, cancellationToken);
         var errors = new FieldErrors();
-        if (user is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > Users.Users.MaxPasswordLength
+        if (user is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > UserAccounts.MaxPasswordLength
             || passwords.Verify(user.PasswordHash, body.CurrentPassword) == PasswordVerificationResult.Failed)
         {
             errors.Add("currentPassword", "The current password is wrong.");
         }
-        if (Users.Users.PasswordError(body.NewPassword) is { } passwordError)
+        if (UserAccounts.PasswordError(body.NewPassword) is { } passwordError)
         {
             errors.Add("newPassword", passwordError);
         }
@@ -54,7 +55,7 @@ internal static class AccountApi
             return errors.ToProblem();
         }
 
-        await Users.Users.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
+        await UserAccounts.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
         var ended = await signOut.EndEverythingAsync(userId, keepSessionId: context.User.SessionId());
         await audit.WriteAsync(AuditEvents.PasswordChanged, userId, userId, context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();

@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Quartet.Api.Features.Account;
+using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
@@ -101,7 +102,7 @@ internal static class AdminApi
     private static async Task<Results<Ok<EndedResponse>, ProblemHttpResult>> EndSessions(
         Guid id, NpgsqlDataSource db, UserSignOut signOut, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
-        if (await Users.Users.FindByIdAsync(db, id, cancellationToken) is null)
+        if (await UserAccounts.FindByIdAsync(db, id, cancellationToken) is null)
         {
             return Problems.NotFound("user");
         }

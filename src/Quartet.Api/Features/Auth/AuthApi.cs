@@ -36,13 +36,13 @@ internal static class AuthApi
     private static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> Register(
         Credentials body, NpgsqlDataSource db, PasswordHashing passwords, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
-        var email = Users.Users.NormalizeEmail(body.Email);
+        var email = UserAccounts.NormalizeEmail(body.Email);
         var errors = new FieldErrors();
-        if (Users.Users.EmailError(email) is { } emailError)
+        if (UserAccounts.EmailError(email) is { } emailError)
         {
             errors.Add("email", emailError);
         }
-        if (Users.Users.PasswordError(body.Password) is { } passwordError)
+        if (UserAccounts.PasswordError(body.Password) is { } passwordError)
         {
             errors.Add("password", passwordError);
         }
@@ -52,7 +52,7 @@ internal static class AuthApi
         }
 
         var user = new User(Guid.CreateVersion7(), email, passwords.Hash(body.Password!), "user", null, DateTime.UtcNow);
-        if (!await Users.Users.TryCreateAsync(db, user, cancellationToken))
+        if (!await UserAccounts.TryCreateAsync(db, user, cancellationToken))
         {
             return Problems.Conflict("An account with that email already exists.");
         }
@@ -113,7 +113,7 @@ internal static class AuthApi
         {
             return invalid;
         }
-        var user = await Users.Users.FindByIdAsync(db, userId, cancellationToken);
+        var user = await UserAccounts.FindByIdAsync(db, userId, cancellationToken);
         if (user is null || user.IsDisabled)
         {
             await refresh.RevokeFamilyAsync(family);
@@ -179,7 +179,7 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
 
     public async Task<(User? User, ValidationProblem? Invalid, ProblemHttpResult? Problem)> CheckAsync(Credentials body, HttpContext context, CancellationToken cancellationToken)
     {
-        var email = Users.Users.NormalizeEmail(body.Email);
+        var email = UserAccounts.NormalizeEmail(body.Email);
         var errors = new FieldErrors();
         if (email.Length == 0)
         {
@@ -205,8 +205,8 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
                 $"Too many failed logins. Try again in {seconds} seconds."));
         }
 
-        var user = email.Length <= Users.Users.MaxEmailLength && !email.HasNul() ? await Users.Users.FindByEmailAsync(db, email, cancellationToken) : null;
-        var password = body.Password!.Length <= Users.Users.MaxPasswordLength ? body.Password : "";
+        var user = email.Length <= UserAccounts.MaxEmailLength && !email.HasNul() ? await UserAccounts.FindByEmailAsync(db, email, cancellationToken) : null;
+        var password = body.Password!.Length <= UserAccounts.MaxPasswordLength ? body.Password : "";
         var verified = passwords.Verify(user?.PasswordHash ?? _decoyHash.Value, password);
         if (user is null || user.IsDisabled || verified == PasswordVerificationResult.Failed)
         {
@@ -219,7 +219,7 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
 
         if (verified == PasswordVerificationResult.SuccessRehashNeeded)
         {
-            await Users.Users.SetPasswordHashAsync(db, user.Id, passwords.Hash(password), cancellationToken);
+            await UserAccounts.SetPasswordHashAsync(db, user.Id, passwords.Hash(password), cancellationToken);
         }
         await throttle.ResetAsync(email, ip);
         await audit.WriteAsync(AuditEvents.LoginSucceeded, user.Id, user.Id, context, cancellationToken: cancellationToken);

@@ -112,9 +112,9 @@ internal static class NotesApi
     }
 
     private static async Task<Results<Ok<NotePage>, ValidationProblem>> List(
-        NpgsqlDataSource db, NoteCache cache, HttpContext context, CancellationToken cancellationToken,
-        int limit = 20, string? cursor = null, string? tag = null, string? q = null)
+        [AsParameters] NoteServices services, int limit = 20, string? cursor = null, string? tag = null, string? q = null)
     {
+        var (db, cache, context, cancellationToken) = services;
         var errors = new FieldErrors();
         if (limit is < 1 or > 100)
         {
@@ -220,4 +220,10 @@ internal static class NotesApi
         await NoteQueries.GetAsync(db, ownerId, id, cancellationToken) is null
             ? Problems.NotFound("note")
             : Preconditions.Failed();
+
+    /// <summary>
+    /// The services a notes handler takes, bound as one parameter with [AsParameters]: List uses it, so that
+    /// its signature is the query it accepts.
+    /// </summary>
+    private readonly record struct NoteServices(NpgsqlDataSource Db, NoteCache Cache, HttpContext Context, CancellationToken CancellationToken);
 }

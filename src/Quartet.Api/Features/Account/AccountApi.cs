@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Npgsql;
+using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
@@ -28,20 +29,20 @@ internal static class AccountApi
         return group;
     }
 
-    /// <summary>Ends every other session and every refresh token of the user; the current session stays.</summary>
+    /// <summary>Ends every other session and every refresh and access token of the user; the current session stays.</summary>
     private static async Task<Results<NoContent, ValidationProblem>> ChangePassword(
-        ChangePasswordRequest body, NpgsqlDataSource db, PasswordHashing passwords, SessionStore sessions, RefreshTokenStore refresh,
-        AccessTokens access, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+        ChangePasswordRequest body, NpgsqlDataSource db, PasswordHashing passwords, UserSignOut signOut, AuditLog audit,
+        HttpContext context, CancellationToken cancellationToken)
     {
         var userId = context.User.Id();
-        var user = await Users.Users.FindByIdAsync(db, userId, cancellationToken);
+        var user = await UserAccounts.FindByIdAsync(db, userId, cancellationToken);
         var errors = new FieldErrors();
-        if (user is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > Users.Users.MaxPasswordLength
+        if (user is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > UserAccounts.MaxPasswordLength
             || passwords.Verify(user.PasswordHash, body.CurrentPassword) == PasswordVerificationResult.Failed)
         {
             errors.Add("currentPassword", "The current password is wrong.");
         }
-        if (Users.Users.PasswordError(body.NewPassword) is { } passwordError)
+        if (UserAccounts.PasswordError(body.NewPassword) is { } passwordError)
         {
             errors.Add("newPassword", passwordError);
         }
@@ -54,10 +55,8 @@ internal static class AccountApi
             return errors.ToProblem();
         }
 
-        await Users.Users.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
-        var ended = await sessions.EndAllAsync(userId, keep: context.User.SessionId());
-        await refresh.RevokeAllAsync(userId);
-        await access.RevokeAllAsync(userId);
+        await UserAccounts.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
+        var ended = await signOut.EndEverythingAsync(userId, keepSessionId: context.User.SessionId());
         await audit.WriteAsync(AuditEvents.PasswordChanged, userId, userId, context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();
     }

@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Quartet.Api.Features.Account;
+using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
@@ -71,8 +72,7 @@ internal static class AdminApi
 
     /// <summary>Disabling also ends the user's sessions, refresh tokens and access tokens at once.</summary>
     private static async Task<Results<NoContent, ProblemHttpResult>> Disable(
-        Guid id, NpgsqlDataSource db, SessionStore sessions, RefreshTokenStore refresh, AccessTokens access, AuditLog audit,
-        HttpContext context, CancellationToken cancellationToken)
+        Guid id, NpgsqlDataSource db, UserSignOut signOut, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
         if (id == context.User.Id())
         {
@@ -82,9 +82,7 @@ internal static class AdminApi
         {
             return Problems.NotFound("user");
         }
-        var ended = await sessions.EndAllAsync(id);
-        await refresh.RevokeAllAsync(id);
-        await access.RevokeAllAsync(id);
+        var ended = await signOut.EndEverythingAsync(id);
         await audit.WriteAsync(AuditEvents.AdminDisabledUser, id, context.User.Id(), context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();
     }
@@ -102,16 +100,13 @@ internal static class AdminApi
 
     /// <summary>Signs the user out everywhere: cookie sessions, refresh tokens and access tokens.</summary>
     private static async Task<Results<Ok<EndedResponse>, ProblemHttpResult>> EndSessions(
-        Guid id, NpgsqlDataSource db, SessionStore sessions, RefreshTokenStore refresh, AccessTokens access, AuditLog audit,
-        HttpContext context, CancellationToken cancellationToken)
+        Guid id, NpgsqlDataSource db, UserSignOut signOut, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
-        if (await Users.Users.FindByIdAsync(db, id, cancellationToken) is null)
+        if (await UserAccounts.FindByIdAsync(db, id, cancellationToken) is null)
         {
             return Problems.NotFound("user");
         }
-        var ended = await sessions.EndAllAsync(id);
-        await refresh.RevokeAllAsync(id);
-        await access.RevokeAllAsync(id);
+        var ended = await signOut.EndEverythingAsync(id);
         await audit.WriteAsync(AuditEvents.AdminEndedSessions, id, context.User.Id(), context, new { ended }, cancellationToken);
         return TypedResults.Ok(new EndedResponse(ended));
     }

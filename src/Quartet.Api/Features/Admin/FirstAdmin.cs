@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Migrations;
@@ -19,13 +20,13 @@ internal sealed partial class FirstAdmin(IConfiguration configuration, SecretRea
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var email = Users.Users.NormalizeEmail(configuration["ADMIN_EMAIL"]);
+        var email = UserAccounts.NormalizeEmail(configuration["ADMIN_EMAIL"]);
         if (email.Length == 0)
         {
             LogSkipped(logger);
             return;
         }
-        if (Users.Users.EmailError(email) is { } error)
+        if (UserAccounts.EmailError(email) is { } error)
         {
             throw new StartupException($"ADMIN_EMAIL is not usable: {error}");
         }

@@ -36,13 +36,13 @@ internal static class AuthApi
     private static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> Register(
         Credentials body, NpgsqlDataSource db, PasswordHashing passwords, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
-        var email = Users.Users.NormalizeEmail(body.Email);
+        var email = UserAccounts.NormalizeEmail(body.Email);
         var errors = new FieldErrors();
-        if (Users.Users.EmailError(email) is { } emailError)
+        if (UserAccounts.EmailError(email) is { } emailError)
         {
             errors.Add("email", emailError);
         }
-        if (Users.Users.PasswordError(body.Password) is { } passwordError)
+        if (UserAccounts.PasswordError(body.Password) is { } passwordError)
         {
             errors.Add("password", passwordError);
         }
@@ -52,7 +52,7 @@ internal static class AuthApi
         }
 
         var user = new User(Guid.CreateVersion7(), email, passwords.Hash(body.Password!), "user", null, DateTime.UtcNow);
-        if (!await Users.Users.TryCreateAsync(db, user, cancellationToken))
+        if (!await UserAccounts.TryCreateAsync(db, user, cancellationToken))
         {
             return Problems.Conflict("An account with that email already exists.");
         }
@@ -63,10 +63,10 @@ internal static class AuthApi
     private static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> Login(
         Credentials body, LoginService login, SessionStore sessions, HttpContext context, CancellationToken cancellationToken)
     {
-        var (user, invalid, problem) = await login.CheckAsync(body, context, cancellationToken);
-        if (user is null)
+        var check = await login.CheckAsync(body, context, cancellationToken);
+        if (check.User is not { } user)
         {
-            return invalid is not null ? invalid : problem!;
+            return check.Refusal<Ok<LoginResponse>>();
         }
         // A new id at every login: whatever session the browser held (perhaps one planted on it) ends here.
         if (SessionCookie.Read(context) is { } previous)
@@ -82,10 +82,10 @@ internal static class AuthApi
         Credentials body, LoginService login, AccessTokens access, RefreshTokenStore refresh, AuditLog audit, HttpContext context,
         CancellationToken cancellationToken)
     {
-        var (user, invalid, problem) = await login.CheckAsync(body, context, cancellationToken);
-        if (user is null)
+        var check = await login.CheckAsync(body, context, cancellationToken);
+        if (check.User is not { } user)
         {
-            return invalid is not null ? invalid : problem!;
+            return check.Refusal<Ok<TokenResponse>>();
         }
         await audit.WriteAsync(AuditEvents.TokenIssued, user.Id, user.Id, context, cancellationToken: cancellationToken);
         return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role), "Bearer",
@@ -113,7 +113,7 @@ internal static class AuthApi
         {
             return invalid;
         }
-        var user = await Users.Users.FindByIdAsync(db, userId, cancellationToken);
+        var user = await UserAccounts.FindByIdAsync(db, userId, cancellationToken);
         if (user is null || user.IsDisabled)
         {
             await refresh.RevokeFamilyAsync(family);
@@ -171,15 +171,38 @@ internal static class AuthApi
                 "CSRF tokens belong to cookie sessions; bearer-token requests need none.");
 }
 
+/// <summary>What <see cref="LoginService.CheckAsync"/> decided: the user, or the answer that refuses the login.</summary>
+internal sealed class LoginCheck
+{
+    private readonly ValidationProblem? _invalid;
+    private readonly ProblemHttpResult? _refused;
+
+    private LoginCheck(User? user, ValidationProblem? invalid, ProblemHttpResult? refused) =>
+        (User, _invalid, _refused) = (user, invalid, refused);
+
+    /// <summary>The user whose credentials passed; null when the login is refused.</summary>
+    public User? User { get; }
+
+    public static LoginCheck Passed(User user) => new(user, null, null);
+
+    public static LoginCheck Failed(ValidationProblem invalid) => new(null, invalid, null);
+
+    public static LoginCheck Failed(ProblemHttpResult refused) => new(null, null, refused);
+
+    /// <summary>The refusal as the result of a handler whose success is <typeparamref name="TOk"/>.</summary>
+    public Results<TOk, ValidationProblem, ProblemHttpResult> Refusal<TOk>() where TOk : IResult =>
+        _invalid is not null ? _invalid : _refused ?? throw new InvalidOperationException("The login passed; there is no refusal.");
+}
+
 /// <summary>The checks login and token share: validation, throttle, password, disabled account, rehash.</summary>
 internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing passwords, LoginThrottle throttle, AuditLog audit)
 {
     // Verified against when the email is unknown, so that path costs the same hashing time.
     private readonly Lazy<string> _decoyHash = new(() => passwords.Hash(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24))));
 
-    public async Task<(User? User, ValidationProblem? Invalid, ProblemHttpResult? Problem)> CheckAsync(Credentials body, HttpContext context, CancellationToken cancellationToken)
+    public async Task<LoginCheck> CheckAsync(Credentials body, HttpContext context, CancellationToken cancellationToken)
     {
-        var email = Users.Users.NormalizeEmail(body.Email);
+        var email = UserAccounts.NormalizeEmail(body.Email);
         var errors = new FieldErrors();
         if (email.Length == 0)
         {
@@ -191,7 +214,7 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
         }
         if (!errors.IsEmpty)
         {
-            return (null, errors.ToProblem(), null);
+            return LoginCheck.Failed(errors.ToProblem());
         }
 
         var ip = context.ClientIp();
@@ -201,28 +224,28 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             // Logged, not stored: refused attempts under attack must not each cost a database write.
             audit.LogOnly(AuditEvents.LoginThrottled, null, null, context);
-            return (null, null, Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.Throttled, "Too many failed logins",
+            return LoginCheck.Failed(Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.Throttled, "Too many failed logins",
                 $"Too many failed logins. Try again in {seconds} seconds."));
         }
 
-        var user = email.Length <= Users.Users.MaxEmailLength && !email.HasNul() ? await Users.Users.FindByEmailAsync(db, email, cancellationToken) : null;
-        var password = body.Password!.Length <= Users.Users.MaxPasswordLength ? body.Password : "";
+        var user = email.Length <= UserAccounts.MaxEmailLength && !email.HasNul() ? await UserAccounts.FindByEmailAsync(db, email, cancellationToken) : null;
+        var password = body.Password!.Length <= UserAccounts.MaxPasswordLength ? body.Password : "";
         var verified = passwords.Verify(user?.PasswordHash ?? _decoyHash.Value, password);
         if (user is null || user.IsDisabled || verified == PasswordVerificationResult.Failed)
         {
             await throttle.RecordFailureAsync(email, ip);
             await audit.WriteAsync(AuditEvents.LoginFailed, user?.Id, null, context,
                 new { email, reason = user is null ? "unknown-email" : user.IsDisabled ? "disabled" : "wrong-password" }, cancellationToken);
-            return (null, null, Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidCredentials, "Invalid credentials",
+            return LoginCheck.Failed(Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidCredentials, "Invalid credentials",
                 "The email or password is wrong."));
         }
 
         if (verified == PasswordVerificationResult.SuccessRehashNeeded)
         {
-            await Users.Users.SetPasswordHashAsync(db, user.Id, passwords.Hash(password), cancellationToken);
+            await UserAccounts.SetPasswordHashAsync(db, user.Id, passwords.Hash(password), cancellationToken);
         }
         await throttle.ResetAsync(email, ip);
         await audit.WriteAsync(AuditEvents.LoginSucceeded, user.Id, user.Id, context, cancellationToken: cancellationToken);
-        return (user, null, null);
+        return LoginCheck.Passed(user);
     }
 }

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Net.Http.Headers;
 using Npgsql;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.Http;
 using Quartet.Api.Infrastructure.Idempotency;
 using Quartet.Api.Infrastructure.OpenApi;
 
@@ -59,7 +59,7 @@ internal static class NotesApi
             switch (claim.State)
             {
                 case IdempotencyState.Replay:
-                    return new StoredJson(claim.Response!, Replayed: true);
+                    return new StoredJson(claim.Response!, replayed: true);
                 case IdempotencyState.Mismatch:
                     return Problems.Of(StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyMismatch, "Idempotency-Key reused",
                         "This Idempotency-Key was used for a different request; use a new key for a new request.");
@@ -112,9 +112,9 @@ internal static class NotesApi
     }
 
     private static async Task<Results<Ok<NotePage>, ValidationProblem>> List(
-        NpgsqlDataSource db, NoteCache cache, HttpContext context, CancellationToken cancellationToken,
-        int limit = 20, string? cursor = null, string? tag = null, string? q = null)
+        [AsParameters] NoteServices services, int limit = 20, string? cursor = null, string? tag = null, string? q = null)
     {
+        var (db, cache, context, cancellationToken) = services;
         var errors = new FieldErrors();
         if (limit is < 1 or > 100)
         {
@@ -220,90 +220,10 @@ internal static class NotesApi
         await NoteQueries.GetAsync(db, ownerId, id, cancellationToken) is null
             ? Problems.NotFound("note")
             : Preconditions.Failed();
-}
-
-/// <summary>A response replayed byte for byte from the idempotency store.</summary>
-internal sealed class StoredJson(StoredResponse response, bool Replayed) : IResult
-{
-    public Task ExecuteAsync(HttpContext httpContext)
-    {
-        var headers = httpContext.Response.Headers;
-        httpContext.Response.StatusCode = response.Status;
-        httpContext.Response.ContentType = "application/json; charset=utf-8";
-        if (response.Location is not null)
-        {
-            headers.Location = response.Location;
-        }
-        if (response.ETag is not null)
-        {
-            headers.ETag = response.ETag;
-        }
-        if (Replayed)
-        {
-            headers["Idempotent-Replayed"] = "true";
-        }
-        return httpContext.Response.WriteAsync(response.Body);
-    }
-}
-
-/// <summary>If-Match and If-None-Match for resources whose ETag is <c>"version"</c>.</summary>
-internal static class Preconditions
-{
-    public static ProblemHttpResult Failed() => Problems.Of(StatusCodes.Status412PreconditionFailed, ProblemTypes.PreconditionFailed,
-        "The resource has changed", "It was changed since you read it: get it again, then retry with its new ETag in If-Match.");
 
     /// <summary>
-    /// The version a write may replace: 428 without If-Match, 412 when no listed tag matches. "*" means
-    /// any version (null); several tags are checked against the current version.
+    /// The services a notes handler takes, bound as one parameter with [AsParameters]: List uses it, so that
+    /// its signature is the query it accepts.
     /// </summary>
-    public static async Task<(int? Version, ProblemHttpResult? Problem)> ExpectedVersionAsync(HttpRequest request, Func<Task<int?>> currentVersion)
-    {
-        var header = request.Headers.IfMatch.ToString();
-        if (string.IsNullOrWhiteSpace(header))
-        {
-            return (null, Problems.Of(StatusCodes.Status428PreconditionRequired, ProblemTypes.PreconditionRequired, "If-Match required",
-                "Send If-Match with the ETag from your last read, so a concurrent change is not overwritten."));
-        }
-        if (header.Trim() == "*")
-        {
-            return (null, null);
-        }
-        var versions = new List<int>();
-        if (EntityTagHeaderValue.TryParseList([header], out var tags))
-        {
-            foreach (var tag in tags.Where(t => !t.IsWeak))
-            {
-                if (int.TryParse(tag.Tag.AsSpan(1, tag.Tag.Length - 2), out var version))
-                {
-                    versions.Add(version);
-                }
-            }
-        }
-        if (versions.Count == 0)
-        {
-            return (null, Failed());
-        }
-        if (versions.Count == 1)
-        {
-            return (versions[0], null);
-        }
-        var current = await currentVersion();
-        return current switch
-        {
-            null => (int.MinValue, null), // no such note of the caller's: the write matches no row and answers 404
-            { } v when versions.Contains(v) => (v, null),
-            _ => (null, Failed()),
-        };
-    }
-
-    public static bool NoneMatch(HttpRequest request, string etag)
-    {
-        var header = request.Headers.IfNoneMatch.ToString();
-        if (string.IsNullOrEmpty(header))
-        {
-            return false;
-        }
-        return header.Trim() == "*" || (EntityTagHeaderValue.TryParseList([header], out var tags)
-            && tags.Any(t => t.Tag.AsSpan().SequenceEqual(etag.AsSpan().TrimStart("W/"))));
-    }
+    private readonly record struct NoteServices(NpgsqlDataSource Db, NoteCache Cache, HttpContext Context, CancellationToken CancellationToken);
 }

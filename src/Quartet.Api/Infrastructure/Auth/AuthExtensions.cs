@@ -47,6 +47,7 @@ internal static class AuthExtensions
         builder.Services.AddSingleton<SessionStore>();
         builder.Services.AddSingleton<AccessTokens>();
         builder.Services.AddSingleton<RefreshTokenStore>();
+        builder.Services.AddSingleton<UserSignOut>();
         builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<AuditLog>();
 

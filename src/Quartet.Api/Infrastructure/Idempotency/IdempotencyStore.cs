@@ -3,12 +3,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Quartet.Api.Infrastructure.Http;
 using Quartet.Api.Infrastructure.Redis;
 
 namespace Quartet.Api.Infrastructure.Idempotency;
-
-/// <summary>A response kept for replay: status, body and the headers that matter to a client.</summary>
-internal sealed record StoredResponse(int Status, string Body, string? Location, string? ETag);
 
 internal enum IdempotencyState
 {

@@ -9,7 +9,7 @@ internal sealed record User(Guid Id, string Email, string PasswordHash, string R
 }
 
 /// <summary>Account rules and the users table's SQL, shared by the auth, account and admin features.</summary>
-internal static class Users
+internal static class UserAccounts
 {
     public const int MinPasswordLength = 12;
     public const int MaxPasswordLength = 128;

@@ -22,7 +22,13 @@ public sealed class WebBuild(StackLayout layout, Action<string> say)
         say($"building the web UI into {Dist} (log: {Log})");
         var started = DateTime.UtcNow;
         await NpmAsync(cancellationToken, "run", "build");
-        await File.WriteAllTextAsync(Stamp, "", cancellationToken);
+        MarkBuilt(started);
+    }
+
+    /// <summary>Records a build made from the sources as they were at <paramref name="started"/>.</summary>
+    public void MarkBuilt(DateTime started)
+    {
+        File.WriteAllText(Stamp, "");
         File.SetLastWriteTimeUtc(Stamp, started);
     }
 

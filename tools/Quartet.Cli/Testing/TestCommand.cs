@@ -137,7 +137,12 @@ internal sealed class TestCommand(Cli cli)
         var result = SuiteResult.None;
         foreach (var step in (string[])["check:api", "build"])
         {
+            var started = DateTime.UtcNow;
             var exit = await StreamAsync("web", new Command("npm", ["run", step]) { WorkingDirectory = web }, cancellationToken);
+            if (step == "build" && exit == 0)
+            {
+                install.MarkBuilt(started);
+            }
             cli.Say($"web: {step} {(exit == 0 ? "passed" : "FAILED")}");
             result += exit == 0 ? SuiteResult.Pass : SuiteResult.Fail;
         }
@@ -159,10 +164,15 @@ internal sealed class TestCommand(Cli cli)
     /// </summary>
     private async Task<SuiteResult> EndToEndAsync(CancellationToken cancellationToken)
     {
+        // The state folder sits in a private folder (mode 700, like a home folder) whose name has a
+        // space: the servers must still start, as their own accounts when this runs as root.
         var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "quartet-tests", $"{Environment.ProcessId}-e2e-{Guid.NewGuid():N}"[..24])).FullName;
-        File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
+        var home = Directory.CreateDirectory(Path.Combine(folder, "private home")).FullName;
+        File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var state = Path.Combine(home, "state");
+        var data = Stack.Native.IsRoot ? Path.Combine(folder, "data") : state;
         const string admin = "admin@e2e.quartet.localhost";
-        var stack = new NativeStack(new StackLayout(cli.Root, folder, folder), StackSettings.Private(admin), m => cli.Say("e2e: " + m), detached: false);
+        var stack = new NativeStack(new StackLayout(cli.Root, state, data), StackSettings.Private(admin), m => cli.Say("e2e: " + m), detached: false);
         try
         {
             await stack.UpAsync(cancellationToken);

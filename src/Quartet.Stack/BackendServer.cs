@@ -6,7 +6,6 @@ namespace Quartet.Stack;
 /// </summary>
 public sealed class BackendServer : ServerProcess
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly string _assembly;
     private readonly Dictionary<string, string?> _environment;
 
@@ -55,16 +54,6 @@ public sealed class BackendServer : ServerProcess
         };
     }
 
-    public override async Task<bool> AnswersAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var response = await Http.GetAsync(new Uri(BaseAddress, ProbePath), cancellationToken);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return false;
-        }
-    }
+    public override Task<bool> AnswersAsync(CancellationToken cancellationToken) =>
+        AnswersHttpAsync(new Uri(BaseAddress, ProbePath), cancellationToken);
 }

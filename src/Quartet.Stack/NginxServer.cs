@@ -11,7 +11,6 @@ namespace Quartet.Stack;
 public sealed partial class NginxServer(string directory, int port, string backend, string templateFile, string runDirectory, string logDirectory)
     : ServerProcess("nginx", port, runDirectory, logDirectory)
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     public string Directory { get; } = directory;
     public string WebRoot => Path.Combine(Directory, "www");
@@ -101,18 +100,8 @@ public sealed partial class NginxServer(string directory, int port, string backe
         await ServiceUsers.GiveAsync(WebRoot, ServiceUsers.Nginx, cancellationToken);
     }
 
-    public override async Task<bool> AnswersAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var response = await Http.GetAsync(new Uri(BaseAddress, ProbePath), cancellationToken);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return false;
-        }
-    }
+    public override Task<bool> AnswersAsync(CancellationToken cancellationToken) =>
+        AnswersHttpAsync(new Uri(BaseAddress, ProbePath), cancellationToken);
 
     [GeneratedRegex(@"\$\{([A-Z_]+)\}")]
     private static partial Regex Variable();

@@ -62,6 +62,22 @@ public abstract class ServerProcess : IAsyncDisposable
 
     protected virtual int StopSignal => Native.SigTerm;
 
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    /// <summary>An HTTP GET of <paramref name="url"/> answers 2xx.</summary>
+    protected static async Task<bool> AnswersHttpAsync(Uri url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await Http.GetAsync(url, cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Work before each start (writing a config file, say).</summary>
     protected virtual Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

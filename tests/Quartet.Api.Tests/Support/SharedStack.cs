@@ -2,15 +2,12 @@
 
 namespace Quartet.Api.Tests.Support;
 
-/// <summary>
-/// The one PostgreSQL and Redis of this test assembly: started before the first test, stopped after
-/// the last, by xUnit. Every test class that needs them takes this in its constructor.
-/// </summary>
-public sealed class SharedStack : IAsyncLifetime
+/// <summary>A <see cref="TestStack"/> that xUnit starts before its first user and stops after its last.</summary>
+public abstract class StackFixture : IAsyncLifetime
 {
     private TestStack? _stack;
 
-    public TestStack Stack => _stack ?? throw new InvalidOperationException("the shared stack is not started");
+    public TestStack Stack => _stack ?? throw new InvalidOperationException("the test stack is not started");
 
     public async ValueTask InitializeAsync() => _stack = await TestStack.StartAsync(TestContext.Current.CancellationToken);
 
@@ -20,26 +17,12 @@ public sealed class SharedStack : IAsyncLifetime
         {
             await _stack.DisposeAsync();
         }
+        GC.SuppressFinalize(this);
     }
 }
 
-/// <summary>
-/// A PostgreSQL and Redis for one test class alone: for tests that stop a server, or count what a
-/// server receives.
-/// </summary>
-public sealed class PrivateStack : IAsyncLifetime
-{
-    private TestStack? _stack;
+/// <summary>The one PostgreSQL and Redis of this test assembly; every test class that needs them takes this in its constructor.</summary>
+public sealed class SharedStack : StackFixture;
 
-    public TestStack Stack => _stack ?? throw new InvalidOperationException("the private stack is not started");
-
-    public async ValueTask InitializeAsync() => _stack = await TestStack.StartAsync(TestContext.Current.CancellationToken);
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_stack is not null)
-        {
-            await _stack.DisposeAsync();
-        }
-    }
-}
+/// <summary>A PostgreSQL and Redis for one test class alone: for tests that stop a server, or count what a server receives.</summary>
+public sealed class PrivateStack : StackFixture;

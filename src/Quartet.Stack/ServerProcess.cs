@@ -52,6 +52,9 @@ public abstract class ServerProcess : IAsyncDisposable
     /// <summary>How long the server may take to answer after it starts.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How often a starting server is asked whether it answers; shorter when its start time is measured.</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
     protected abstract Command StartCommand();
 
     /// <summary>The server answers its clients (not only that the process runs).</summary>
@@ -180,7 +183,7 @@ public abstract class ServerProcess : IAsyncDisposable
             {
                 throw new StackException($"{Name} did not answer on port {Port} within {StartTimeout.TotalSeconds:0} s; see {LogFile}\n{LogTail(15)}");
             }
-            await Task.Delay(100, cancellationToken);
+            await Task.Delay(ProbeInterval, cancellationToken);
         }
     }
 

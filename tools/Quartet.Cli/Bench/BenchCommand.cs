@@ -98,6 +98,11 @@ internal sealed class BenchCommand(Cli cli)
             {
                 yield return $"scenario {name} had {result.SocketErrors} socket errors";
             }
+            // Every answer should be a success: a lost session or CSRF token shows up here as 4xx.
+            if (result.Non2xx > 0)
+            {
+                yield return $"scenario {name} had {result.Non2xx} answers that were not 2xx";
+            }
         }
         if (report.ResidentMb is null)
         {

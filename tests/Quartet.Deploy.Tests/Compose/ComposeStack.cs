@@ -65,12 +65,16 @@ public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsync
             suite.Environment(Port), TimeSpan.FromMinutes(15), cancellationToken);
     }
 
-    /// <summary>The stack is up; else the test fails (or is skipped) with the reason.</summary>
-    public void RequireUp()
+    /// <summary>
+    /// The stack is up; else the test fails (or is skipped) with the reason, and with what
+    /// <c>./quartet up</c> printed last when <paramref name="showOutput"/> (once is enough).
+    /// </summary>
+    public void RequireUp(bool showOutput = false)
     {
         suite.RequireImages();
         Assert.True(_notStarted is null, _notStarted);
-        Assert.True(Up is { Succeeded: true }, $"{UpCommand} exited with {Up?.ExitCode} (log: {suite.Log.Path})\n{Up?.Tail(20)}");
+        Assert.True(Up is { Succeeded: true },
+            $"{UpCommand} exited with {Up?.ExitCode} (log: {suite.Log.Path})" + (showOutput ? $"\n{Up?.Tail(20)}" : ""));
     }
 
     public Task<HostCommandResult> ComposeAsync(CancellationToken cancellationToken, params string[] arguments) =>

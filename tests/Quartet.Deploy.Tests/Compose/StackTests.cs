@@ -28,7 +28,7 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
         {
             TestContext.Current.TestOutputHelper?.WriteLine($"  {line}");
         }
-        stack.RequireUp();
+        stack.RequireUp(showOutput: true);
         var pending = await stack.WaitHealthyAsync(TimeSpan.Zero, Cancellation, ComposeStack.LongRunning);
         Assert.True(pending.Count == 0, $"{stack.UpCommand} returned, but not running and healthy: {string.Join(", ", pending)}");
     }

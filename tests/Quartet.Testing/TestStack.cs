@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Quartet.Api.Infrastructure.Migrations;
-using Quartet.Stack;
 
 namespace Quartet.Testing;
 

@@ -1,10 +1,10 @@
-namespace Quartet.Api.Tests.Support;
+namespace Quartet.Testing;
 
 /// <summary>
 /// The built backend run as its own process (`dotnet Quartet.Api.dll ...`), the way a container or
 /// `./quartet up` runs it: for exit codes, standard error and the JSON written to standard output.
 /// </summary>
-internal static class BackendProcess
+public static class BackendProcess
 {
     public static string Assembly { get; } = Path.Combine(AppContext.BaseDirectory, "Quartet.Api.dll");
 
@@ -48,7 +48,7 @@ internal static class BackendProcess
 }
 
 /// <summary>The backend serving as its own process on a free loopback port, its output in a log file.</summary>
-internal static class RunningBackend
+public static class RunningBackend
 {
     public static async Task<BackendServer> StartNewAsync(Dictionary<string, string?> environment)
     {

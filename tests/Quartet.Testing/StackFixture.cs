@@ -1,6 +1,4 @@
-[assembly: AssemblyFixture(typeof(Quartet.Api.Tests.Support.SharedStack))]
-
-namespace Quartet.Api.Tests.Support;
+namespace Quartet.Testing;
 
 /// <summary>A <see cref="TestStack"/> that xUnit starts before its first user and stops after its last.</summary>
 public abstract class StackFixture : IAsyncLifetime

@@ -1,11 +1,11 @@
-namespace Quartet.Api.Tests.Support;
+namespace Quartet.Testing;
 
 /// <summary>
 /// Real nginx from deploy/nginx/default.conf.template (rendered by Quartet.Stack, as in native mode)
 /// in front of a running backend. The web root is a small stand-in build: an index.html and one
 /// hashed asset, written here, so these tests need no Node toolchain.
 /// </summary>
-internal static class TestNginx
+public static class TestNginx
 {
     public const string AssetName = "assets/app-3f9c2a1b.js";
 

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 
-namespace Quartet.Api.Tests.Support;
+namespace Quartet.Testing;
 
 /// <summary>Secret files for one app instance, and the settings that point the app at them.</summary>
-internal sealed class TestSecrets
+public sealed class TestSecrets
 {
     public TestSecrets(TestStack stack)
     {

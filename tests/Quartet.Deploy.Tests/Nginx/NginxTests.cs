@@ -2,19 +2,24 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Quartet.Api.Tests.Deploy;
+namespace Quartet.Deploy.Tests.Nginx;
 
 /// <summary>The nginx template, served by a real nginx in front of the real backend, checked over HTTP.</summary>
-/// <summary>A backend and an nginx in front of it, started once for the class (its tests only read, or restart what they stop).</summary>
-public sealed class NginxFixture(SharedStack shared) : IAsyncLifetime
+/// <summary>
+/// PostgreSQL, Redis, a backend and an nginx in front of it, started once for the class (its tests
+/// only read, or restart what they stop).
+/// </summary>
+public sealed class NginxFixture : IAsyncLifetime
 {
+    private TestStack _stack = null!;
+
     public BackendServer Backend { get; private set; } = null!;
     public NginxServer Nginx { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
-        var stack = shared.Stack;
-        Backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(stack, await stack.CreateDatabaseAsync(), new TestSecrets(stack)));
+        _stack = await TestStack.StartAsync(TestContext.Current.CancellationToken);
+        Backend = await RunningBackend.StartNewAsync(BackendProcess.Environment(_stack, await _stack.CreateDatabaseAsync(), new TestSecrets(_stack)));
         Nginx = await TestNginx.StartNewAsync(Backend.BaseAddress);
     }
 
@@ -22,26 +27,17 @@ public sealed class NginxFixture(SharedStack shared) : IAsyncLifetime
     {
         await Nginx.DisposeAsync();
         await Backend.DisposeAsync();
+        await _stack.DisposeAsync();
     }
 }
 
+[Trait("Category", "Nginx")]
 public sealed class NginxTests(NginxFixture fixture) : IClassFixture<NginxFixture>, IDisposable
 {
     private readonly BackendServer _backend = fixture.Backend;
     private readonly HttpClient _client = new(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = fixture.Nginx.BaseAddress };
 
     public void Dispose() => _client.Dispose();
-
-    private static void AssertSecurityHeaders(HttpResponseMessage response)
-    {
-        var csp = Assert.Single(response.Headers.GetValues("Content-Security-Policy"));
-        Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
-        Assert.DoesNotContain("unsafe-eval", csp, StringComparison.Ordinal);
-        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
-        Assert.Contains("default-src 'self'", csp, StringComparison.Ordinal);
-        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
-        Assert.Equal("strict-origin-when-cross-origin", Assert.Single(response.Headers.GetValues("Referrer-Policy")));
-    }
 
     [Theory]
     [InlineData("/")]
@@ -55,7 +51,7 @@ public sealed class NginxTests(NginxFixture fixture) : IClassFixture<NginxFixtur
     {
         using var response = await _client.GetAsync(path);
 
-        AssertSecurityHeaders(response);
+        NginxAssert.SecurityHeaders(response);
         Assert.Equal("nginx", Assert.Single(response.Headers.GetValues("Server")));
     }
 
@@ -180,8 +176,33 @@ public sealed class NginxTests(NginxFixture fixture) : IClassFixture<NginxFixtur
 
         Assert.Equal(HttpStatusCode.Created, register.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
-        AssertSecurityHeaders(login);
+        NginxAssert.SecurityHeaders(login);
     }
+
+    [Fact]
+    public async Task ABackendThatIsDownIsA502ProblemNotAnHtmlPage()
+    {
+        await _backend.StopAsync(TestContext.Current.CancellationToken);
+
+        using var response = await _client.GetAsync("/api/auth/me");
+
+        await response.AssertProblemAsync(HttpStatusCode.BadGateway, "urn:quartet:problem:unavailable");
+        NginxAssert.SecurityHeaders(response);
+        Assert.Equal("5", Assert.Single(response.Headers.GetValues("Retry-After")));
+        await _backend.StartAsync(TestContext.Current.CancellationToken);
+    }
+}
+
+/// <summary>
+/// Floods of the auth endpoints, behind an nginx of their own: nginx's per-address limit would
+/// otherwise refuse the other tests' logins for a while.
+/// </summary>
+[Trait("Category", "Nginx")]
+public sealed class NginxThrottleTests(NginxFixture fixture) : IClassFixture<NginxFixture>, IDisposable
+{
+    private readonly HttpClient _client = new(new HttpClientHandler { AutomaticDecompression = DecompressionMethods.None }) { BaseAddress = fixture.Nginx.BaseAddress };
+
+    public void Dispose() => _client.Dispose();
 
     [Fact]
     public async Task BurstsAtTheAuthEndpointsAreThrottledWithAProblemBody()
@@ -195,7 +216,7 @@ public sealed class NginxTests(NginxFixture fixture) : IClassFixture<NginxFixtur
         var throttled = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
         Assert.NotEmpty(throttled);
         var first = throttled[0];
-        AssertSecurityHeaders(first);
+        NginxAssert.SecurityHeaders(first);
         Assert.Equal("application/problem+json", first.Content.Headers.ContentType?.MediaType);
         Assert.Equal("urn:quartet:problem:throttled", JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("type").GetString());
         Assert.True(first.Headers.Contains("Retry-After"));
@@ -216,17 +237,18 @@ public sealed class NginxTests(NginxFixture fixture) : IClassFixture<NginxFixtur
 
         Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
     }
+}
 
-    [Fact]
-    public async Task ABackendThatIsDownIsA502ProblemNotAnHtmlPage()
+internal static class NginxAssert
+{
+    public static void SecurityHeaders(HttpResponseMessage response)
     {
-        await _backend.StopAsync(TestContext.Current.CancellationToken);
-
-        using var response = await _client.GetAsync("/api/auth/me");
-
-        await response.AssertProblemAsync(HttpStatusCode.BadGateway, "urn:quartet:problem:unavailable");
-        AssertSecurityHeaders(response);
-        Assert.Equal("5", Assert.Single(response.Headers.GetValues("Retry-After")));
-        await _backend.StartAsync(TestContext.Current.CancellationToken);
+        var csp = Assert.Single(response.Headers.GetValues("Content-Security-Policy"));
+        Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-eval", csp, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+        Assert.Contains("default-src 'self'", csp, StringComparison.Ordinal);
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("strict-origin-when-cross-origin", Assert.Single(response.Headers.GetValues("Referrer-Policy")));
     }
 }

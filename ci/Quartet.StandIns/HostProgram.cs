@@ -1,15 +1,11 @@
-using System.Diagnostics;
+using Quartet.Stack;
 
 namespace Quartet.StandIns;
 
 /// <summary>Programs of this host the stand-ins are made from: debootstrap, dotnet, node and npm.</summary>
 internal static class HostProgram
 {
-    public static string? OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin"])
-            .Select(dir => Path.Combine(dir, program))
-            .FirstOrDefault(File.Exists);
+    public static string? OnPath(string program) => Tools.OnPath(program);
 
     /// <summary>Where a program on PATH really is, symbolic links resolved.</summary>
     public static string? RealPath(string program) =>
@@ -22,44 +18,17 @@ internal static class HostProgram
     public static async Task<string> OutputAsync(string program, IEnumerable<string> arguments, CancellationToken cancellationToken,
         TextWriter? log = null, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        var shown = $"{program} {string.Join(' ', info.ArgumentList)}";
-        using var process = Process.Start(info) ?? throw new StandInException($"could not start {program}");
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout ?? TimeSpan.FromMinutes(1));
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new StandInException($"{shown} did not finish within {(timeout ?? TimeSpan.FromMinutes(1)).TotalSeconds:0} s");
-        }
-        var (stdout, stderr) = (await output, await error);
+        var command = new Command(program, [.. arguments]);
+        var result = await CommandRunner.RunAsync(command, cancellationToken, timeout: timeout ?? TimeSpan.FromMinutes(1));
         if (log is not null)
         {
-            await log.WriteAsync($"$ {shown}\n{stdout}{stderr}".AsMemory(), cancellationToken);
+            await log.WriteAsync($"$ {command}\n{result.Output}{result.Error}".AsMemory(), cancellationToken);
         }
-        if (process.ExitCode != 0)
+        if (!result.Succeeded)
         {
-            var tail = string.Join('\n', (stdout + stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(20));
-            throw new StandInException($"{shown} exited with {process.ExitCode}\n{tail}");
+            var tail = string.Join('\n', (result.Output + result.Error).Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(20));
+            throw new StandInException($"{command} exited with {result.ExitCode}\n{tail}");
         }
-        return stdout;
+        return result.Output;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
@@ -57,7 +58,17 @@ internal static class AuthExtensions
                     ? CurrentUser.BearerScheme
                     : CurrentUser.SessionScheme)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(CurrentUser.SessionScheme, null)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerAuthenticationHandler>(CurrentUser.BearerScheme, null);
+            .AddJwtBearer(CurrentUser.BearerScheme, options =>
+            {
+                // The principal keeps the token's claim names (sub stays sub), and BearerTokenEvents answers the
+                // challenge, so the framework never writes its error_description.
+                options.MapInboundClaims = false;
+                options.IncludeErrorDetails = false;
+                options.EventsType = typeof(BearerTokenEvents);
+            });
+        builder.Services.AddOptions<JwtBearerOptions>(CurrentUser.BearerScheme)
+            .Configure<AccessTokens>((options, tokens) => options.TokenValidationParameters = tokens.ValidationParameters());
+        builder.Services.AddSingleton<BearerTokenEvents>();
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser().RequireRole("admin"));
         return builder;

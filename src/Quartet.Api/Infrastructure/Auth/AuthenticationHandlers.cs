@@ -7,7 +7,7 @@ namespace Quartet.Api.Infrastructure.Auth;
 
 /// <summary>The session cookie, looked up (and its expiry slid) in Redis.</summary>
 internal sealed class SessionAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger,
-    UrlEncoder encoder, SessionStore sessions) : ProblemAuthenticationHandler(options, logger, encoder)
+    UrlEncoder encoder, SessionStore sessions) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -25,44 +25,26 @@ internal sealed class SessionAuthenticationHandler(IOptionsMonitor<Authenticatio
         var principal = CurrentUser.Create(Scheme.Name, session.UserId, session.Email, session.Role, session.Id);
         return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }
-}
 
-/// <summary><c>Authorization: Bearer</c> with an HS256 access token.</summary>
-internal sealed class BearerAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger,
-    UrlEncoder encoder, AccessTokens tokens) : ProblemAuthenticationHandler(options, logger, encoder)
-{
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
-    {
-        string? header = Request.Headers.Authorization;
-        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return AuthenticateResult.NoResult();
-        }
-        var (failure, claims) = await tokens.ValidateAsync(header["Bearer ".Length..].Trim());
-        if (failure != JwtFailure.None || claims is null || !Guid.TryParse(claims.Subject, out var userId))
-        {
-            return AuthenticateResult.Fail(failure == JwtFailure.Expired ? "The access token has expired." : "The access token is not valid.");
-        }
-        var principal = CurrentUser.Create(Scheme.Name, userId, claims.Email, claims.Role, sessionId: null);
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
-    }
-}
-
-/// <summary>401 and 403 as problem+json, saying why where it is safe to.</summary>
-internal abstract class ProblemAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync();
-        await WriteAsync(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Authentication required",
-            result.Failure?.Message ?? "Log in, or send an access token.");
+        await AuthProblems.UnauthenticatedAsync(Context, result.Failure?.Message ?? AuthProblems.SignInRequired);
     }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteAsync(StatusCodes.Status403Forbidden, ProblemTypes.Forbidden, "Forbidden", "Your account may not do this.");
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => AuthProblems.ForbiddenAsync(Context);
+}
 
-    private Task WriteAsync(int status, string type, string title, string detail) => Context.WriteProblemAsync(status, type, title, detail);
+/// <summary>401 and 403 as problem+json, the same for the cookie and the bearer token.</summary>
+internal static class AuthProblems
+{
+    public const string SignInRequired = "Log in, or send an access token.";
+
+    public static Task UnauthenticatedAsync(HttpContext context, string detail) =>
+        context.WriteProblemAsync(StatusCodes.Status401Unauthorized, ProblemTypes.Unauthenticated, "Authentication required", detail);
+
+    public static Task ForbiddenAsync(HttpContext context) =>
+        context.WriteProblemAsync(StatusCodes.Status403Forbidden, ProblemTypes.Forbidden, "Forbidden", "Your account may not do this.");
 }
 
 /// <summary>Endpoint metadata: authenticating this request does not count as session activity.</summary>

@@ -88,6 +88,23 @@ public sealed class AdminTests(SharedStack shared) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAdminsBearerTokenOpensTheAdminAreaAndAUsersGets403()
+    {
+        using var client = _factory.CreateHttpsClient();
+        var (adminAccess, _) = await client.TokenAsync(_adminEmail, AdminPassword);
+        var email = ApiClient.NewEmail();
+        await client.RegisterAsync(email);
+        var (userAccess, _) = await client.TokenAsync(email);
+
+        using var asAdmin = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/admin/users").WithBearer(adminAccess));
+        using var asUser = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/admin/users").WithBearer(userAccess));
+
+        Assert.Equal(HttpStatusCode.OK, asAdmin.StatusCode);
+        var problem = await asUser.AssertProblemAsync(HttpStatusCode.Forbidden, "urn:quartet:problem:forbidden");
+        Assert.Equal("Your account may not do this.", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task AnAdminSearchesUsersAPageAtATime()
     {
         using var admin = await AdminAsync();

@@ -128,6 +128,10 @@ internal sealed class BenchCommand(Cli cli)
         CancellationToken cancellationToken)
     {
         var scenarios = new Dictionary<string, WrkResult>();
+        // Against another URL than the native stack's, the stack's processes are not the ones loaded.
+        var native = url == stack.Settings.PublicUrl.ToString().TrimEnd('/');
+        Func<IReadOnlyDictionary<string, int?>> quartet = () => native ? Groups("backend", stack.Backend.Pid, stack.Nginx.Pid, stack) : new Dictionary<string, int?>();
+        wrk.Processes = quartet;
         foreach (var scenario in Scenario.Reads)
         {
             scenarios[scenario.Name] = await wrk.RunAsync(scenario.Name, url, scenario, cancellationToken);
@@ -135,10 +139,12 @@ internal sealed class BenchCommand(Cli cli)
         if (compareNode)
         {
             await using var node = await NodeComparison.StartAsync(cli, stack, folder, cancellationToken);
+            wrk.Processes = () => Groups("node", node.Pids.Service, node.Pids.Nginx, stack);
             foreach (var scenario in Scenario.Reads)
             {
                 scenarios[$"node-{scenario.Name}"] = await wrk.RunAsync($"node-{scenario.Name}", node.Url, scenario, cancellationToken);
             }
+            wrk.Processes = quartet;
         }
         // Creating runs once, last of all: it adds thousands of notes to the user the read scenarios read.
         scenarios["create"] = await wrk.CreateAsync(url, cancellationToken);
@@ -149,6 +155,15 @@ internal sealed class BenchCommand(Cli cli)
             : await BackendFigures.StartToReadyAsync(stack, folder, cancellationToken);
         return new BenchReport(url, load, scenarios, resident, ready);
     }
+
+    /// <summary>The process groups one service's requests run through: the service, its nginx, Redis and PostgreSQL.</summary>
+    private static Dictionary<string, int?> Groups(string service, int? servicePid, int? nginxPid, NativeStack stack) => new()
+    {
+        [service] = servicePid,
+        ["nginx"] = nginxPid,
+        ["redis"] = stack.Redis.Pid,
+        ["postgres"] = stack.Postgres.Pid,
+    };
 
     private async Task<string> CommitAsync(CancellationToken cancellationToken)
     {

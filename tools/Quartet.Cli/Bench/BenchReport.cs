@@ -31,6 +31,7 @@ internal sealed record BenchReport(string Url, BenchLoad Load, IReadOnlyDictiona
                 Row(name, Scenarios["node-health"]);
             }
         }
+        PrintCpu();
         Console.WriteLine();
         Console.WriteLine($"backend resident memory after the load: {Megabytes(ResidentMb)} MB");
         Console.WriteLine($"backend start -> /health/ready 200: {StartToReady.Milliseconds?.ToString(CultureInfo.InvariantCulture) ?? "null"} ms");
@@ -56,6 +57,35 @@ internal sealed record BenchReport(string Url, BenchLoad Load, IReadOnlyDictiona
                 var ratio = Ratio(Scenarios[name].Rps, Scenarios[$"node-{name}"].Rps);
                 Console.WriteLine($"  {name} >= 2x Node.js: {ratio} ({Verdict(ratio, atLeast: true, 2)})");
             }
+            foreach (var name in Names.SkipLast(1))
+            {
+                var ratio = Scenarios[name].CpuPerRequest.TryGetValue("backend", out var ours) && Scenarios[$"node-{name}"].CpuPerRequest.TryGetValue("node", out var theirs)
+                    ? Ratio(ours, theirs)
+                    : "n/a";
+                Console.WriteLine($"  {name} backend CPU/request vs Node.js: {ratio}x");
+            }
+        }
+    }
+
+    private static readonly string[] CpuGroups = ["nginx", "redis", "postgres", CpuMeter.LoadGenerator];
+
+    /// <summary>CPU time per request of each process group, measured around each scenario's run.</summary>
+    private void PrintCpu()
+    {
+        if (Scenarios.Values.All(r => r.CpuPerRequest.Count == 0))
+        {
+            return;
+        }
+        Console.WriteLine();
+        Console.WriteLine("CPU per request, microseconds (utime + stime from /proc around each measured run):");
+        Console.WriteLine($"{"scenario",-12} {"service",8} {"nginx",8} {"redis",8} {"postgres",8} {"wrk",8} {"total",8}");
+        foreach (var name in HasNode ? [.. Names, .. NodeNames] : Names)
+        {
+            var cpu = Scenarios[name].CpuPerRequest;
+            var service = cpu.TryGetValue(name.StartsWith("node-", StringComparison.Ordinal) ? "node" : "backend", out var s) ? s : (double?)null;
+            string Cell(double? value) => value?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-";
+            var cells = CpuGroups.Select(g => cpu.TryGetValue(g, out var v) ? v : (double?)null).ToList();
+            Console.WriteLine($"{name,-12} {Cell(service),8} {string.Join(' ', cells.Select(c => $"{Cell(c),8}"))} {Cell(cpu.Values.Sum()),8}");
         }
     }
 

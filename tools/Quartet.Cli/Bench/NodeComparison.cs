@@ -22,6 +22,9 @@ internal sealed class NodeComparison : IAsyncDisposable
     /// <summary>Where the benchmark loads the Node.js service: its nginx.</summary>
     public string Url => _nginx.BaseAddress.ToString().TrimEnd('/');
 
+    /// <summary>The service's processes (its cluster of workers) and its nginx, for the CPU figures.</summary>
+    public (int? Service, int? Nginx) Pids => (_node.Pid, _nginx.Pid);
+
     public static async Task<NodeComparison> StartAsync(Cli cli, NativeStack stack, string folder, CancellationToken cancellationToken)
     {
         var directory = Path.Combine(cli.Root, "bench", "node-fastify");

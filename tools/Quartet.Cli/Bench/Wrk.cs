@@ -16,6 +16,10 @@ internal sealed record WrkResult(
     [property: JsonPropertyName("non2xx")] long Non2xx,
     [property: JsonPropertyName("socket_errors")] long SocketErrors)
 {
+    /// <summary>Microseconds of CPU per request by process group during the measured run (<see cref="CpuMeter"/>).</summary>
+    [JsonPropertyName("cpu_us_per_request")]
+    public IReadOnlyDictionary<string, double> CpuPerRequest { get; init; } = new Dictionary<string, double>();
+
     /// <summary>Failed responses as the table counts them: 4xx/5xx and socket errors.</summary>
     [JsonIgnore]
     public long Failed => Non2xx + SocketErrors;
@@ -39,6 +43,9 @@ internal sealed record Scenario(string Name, string Path, bool ById = false)
 /// </summary>
 internal sealed class Wrk(string root, BenchLoad load, BenchSession session, string folder)
 {
+    /// <summary>The process groups whose CPU time the measured runs count: root pids by name.</summary>
+    public Func<IReadOnlyDictionary<string, int?>> Processes { get; set; } = () => new Dictionary<string, int?>();
+
     private readonly string _program = Find();
     private readonly string _script = Script(root);
 
@@ -74,7 +81,10 @@ internal sealed class Wrk(string root, BenchLoad load, BenchSession session, str
                 ["BENCH_REPORT"] = report,
             },
         };
+        var processes = Processes();
+        var before = CpuMeter.Take(processes);
         var run = await CommandRunner.RunAsync(command, cancellationToken, timeout: TimeSpan.FromSeconds(seconds + 60));
+        var after = CpuMeter.Take(processes);
         await File.WriteAllTextAsync(Path.Combine(folder, $"{name}.{phase}.txt"), run.Output + run.Error, cancellationToken);
         if (!run.Succeeded || !File.Exists(report))
         {
@@ -92,7 +102,9 @@ internal sealed class Wrk(string root, BenchLoad load, BenchSession session, str
         {
             result = null;
         }
-        return result ?? throw new StackException($"bench: wrk's report for {name} is not the JSON line scenario.lua writes; see {report}");
+        return result is null
+            ? throw new StackException($"bench: wrk's report for {name} is not the JSON line scenario.lua writes; see {report}")
+            : result with { CpuPerRequest = CpuMeter.PerRequest(before, after, result.Requests) };
     }
 
     private static string Script(string root)

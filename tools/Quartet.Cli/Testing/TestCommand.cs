@@ -46,9 +46,10 @@ internal sealed class TestCommand(Cli cli)
                     _ => await EndToEndAsync(cancellationToken),
                 };
             }
-            catch (StackException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                cli.Error($"{suite}: {e.Message}");
+                // A suite that cannot run is one failure; the others still run.
+                cli.Error($"{suite}: {(e is StackException ? e.Message : e.ToString())}");
                 result = SuiteResult.Fail;
             }
             cli.Say($"{suite}: {result} in {clock.Elapsed.TotalSeconds:0} s");
@@ -147,7 +148,7 @@ internal sealed class TestCommand(Cli cli)
             result += exit == 0 ? SuiteResult.Pass : SuiteResult.Fail;
         }
         var report = Path.Combine(web, "test-results", "vitest.json");
-        File.Delete(report);
+        DeleteIfThere(report);
         await StreamAsync("web", new Command("npm", ["test"]) { WorkingDirectory = web }, cancellationToken);
         if (!File.Exists(report))
         {
@@ -178,7 +179,7 @@ internal sealed class TestCommand(Cli cli)
             await stack.UpAsync(cancellationToken);
             var web = Path.Combine(cli.Root, "web");
             var report = Path.Combine(web, "test-results", "e2e.json");
-            File.Delete(report);
+            DeleteIfThere(report);
             await StreamAsync("e2e", new Command("npm", ["run", "e2e"])
             {
                 WorkingDirectory = web,
@@ -266,6 +267,15 @@ internal sealed class TestCommand(Cli cli)
             throw;
         }
         return process.ExitCode;
+    }
+
+    /// <summary>A runner's previous report, so a run that writes none is not counted from it.</summary>
+    private static void DeleteIfThere(string file)
+    {
+        if (File.Exists(file))
+        {
+            File.Delete(file);
+        }
     }
 
     /// <summary>Test folders in the temp folder whose test process has ended (killed runs leave them).</summary>

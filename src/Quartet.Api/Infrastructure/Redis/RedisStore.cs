@@ -28,6 +28,9 @@ internal sealed class RedisStore : IRedisStore, IDisposable
             ConnectRetry = 3,
             KeepAlive = 5,
             ClientName = "quartet",
+            // The channel only tells other clients that a primary changed; Quartet runs one Redis, and without
+            // it the client opens no second (subscription) connection: one socket per replica, not two.
+            ConfigurationChannel = "",
         };
         _database = new(async () => (await ConnectionMultiplexer.ConnectAsync(configuration)).GetDatabase().WithKeyPrefix(redis.KeyPrefix));
     }

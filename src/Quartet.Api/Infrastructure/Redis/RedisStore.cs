@@ -23,6 +23,7 @@ internal sealed class RedisStore : IRedisStore, IDisposable
             AbortOnConnectFail = false,
             BacklogPolicy = BacklogPolicy.FailFast,
             Password = password,
+            Protocol = redis.Protocol,
             ConnectTimeout = redis.ConnectTimeoutMs,
             AsyncTimeout = redis.OperationTimeoutMs,
             ConnectRetry = 3,

@@ -2,7 +2,7 @@ namespace Quartet.Api.Infrastructure.Redis;
 
 /// <summary>
 /// Every Redis call Quartet makes goes through this interface, so the client library behind it
-/// (StackExchange.Redis 1.2.6 today) is a one-file change. Keys are given without the prefix; the
+/// (StackExchange.Redis 3.x today) stays inside this folder. Keys are given without the prefix; the
 /// store adds it (inside scripts too). A Redis that cannot be reached surfaces as
 /// <see cref="DependencyUnavailableException"/>, never as the client library's own types. Methods grow here as features need them, never as a way around it.
 /// </summary>

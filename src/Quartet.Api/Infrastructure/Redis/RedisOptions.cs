@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using StackExchange.Redis;
 
 namespace Quartet.Api.Infrastructure.Redis;
 
@@ -12,4 +13,6 @@ internal sealed class RedisOptions
     [Required] public string KeyPrefix { get; set; } = "quartet:";
     [Range(100, 60000)] public int ConnectTimeoutMs { get; set; } = 2000;
     [Range(100, 60000)] public int OperationTimeoutMs { get; set; } = 2000;
+    /// <summary>RESP3 or RESP2 on the wire (decision 0010); a server older than Redis 6 gets RESP2 whatever this says.</summary>
+    [EnumDataType(typeof(RedisProtocol))] public RedisProtocol Protocol { get; set; } = RedisProtocol.Resp3;
 }

@@ -5,66 +5,73 @@ using StackExchange.Redis.KeyspaceIsolation;
 namespace Quartet.Api.Infrastructure.Redis;
 
 /// <summary>
-/// The one place that knows StackExchange.Redis. One multiplexer for the process, created on first use;
-/// with AbortOnConnectFail off it keeps reconnecting by itself after Redis restarts, and calls made
-/// while Redis is away fail fast instead of hanging.
+/// The one place that calls StackExchange.Redis. One multiplexer for the process, connected on first use
+/// without blocking a thread. With AbortOnConnectFail off it keeps reconnecting by itself after Redis
+/// restarts; with the fail-fast backlog policy a call made while Redis is away fails at once instead of
+/// queueing until its timeout.
 /// </summary>
 internal sealed class RedisStore : IRedisStore, IDisposable
 {
-    private readonly Lazy<ConnectionMultiplexer> _connection;
-    private readonly string _prefix;
+    private readonly Lazy<Task<IDatabase>> _database;
 
     public RedisStore(IOptions<RedisOptions> options, string password)
     {
         var redis = options.Value;
-        _prefix = redis.KeyPrefix;
         var configuration = new ConfigurationOptions
         {
+            EndPoints = { redis.Endpoint },
             AbortOnConnectFail = false,
+            BacklogPolicy = BacklogPolicy.FailFast,
             Password = password,
+            Protocol = redis.Protocol,
             ConnectTimeout = redis.ConnectTimeoutMs,
-            SyncTimeout = redis.OperationTimeoutMs,
-            ResponseTimeout = redis.OperationTimeoutMs,
+            AsyncTimeout = redis.OperationTimeoutMs,
             ConnectRetry = 3,
             KeepAlive = 5,
             ClientName = "quartet",
+            // The channel only tells other clients that a primary changed; Quartet runs one Redis, and without
+            // it the client opens no second (subscription) connection: one socket per replica, not two.
+            ConfigurationChannel = "",
         };
-        configuration.EndPoints.Add(redis.Endpoint);
-        _connection = new(() => ConnectionMultiplexer.Connect(configuration), LazyThreadSafetyMode.ExecutionAndPublication);
+        _database = new(async () => (await ConnectionMultiplexer.ConnectAsync(configuration)).GetDatabase().WithKeyPrefix(redis.KeyPrefix));
     }
 
-    private IDatabase Database => _connection.Value.GetDatabase().WithKeyPrefix(_prefix);
+    public Task<TimeSpan> PingAsync() => Guard(db => db.PingAsync());
 
-    public Task<TimeSpan> PingAsync() => Guard(() => Database.PingAsync());
+    public Task<string?> GetAsync(string key) => Guard(async db => (string?)await db.StringGetAsync(key));
 
-    public Task<string?> GetAsync(string key) => Guard(async () => (string?)await Database.StringGetAsync(key));
+    public Task SetAsync(string key, string value, TimeSpan? expiry = null) =>
+        Guard(db => db.StringSetAsync(key, value, expiry is { } ttl ? new Expiration(ttl) : Expiration.Default));
 
-    public Task SetAsync(string key, string value, TimeSpan? expiry = null) => Guard(() => Database.StringSetAsync(key, value, expiry));
+    public Task<bool> DeleteAsync(string key) => Guard(db => db.KeyDeleteAsync(key));
 
-    public Task<bool> DeleteAsync(string key) => Guard(() => Database.KeyDeleteAsync(key));
+    public Task<long> DeleteAsync(IReadOnlyList<string> keys) => Guard(db => db.KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]));
 
-    public Task<long> DeleteAsync(IReadOnlyList<string> keys) =>
-        keys.Count == 0 ? Task.FromResult(0L) : Guard(() => Database.KeyDeleteAsync([.. keys.Select(k => (RedisKey)k)]));
+    public Task<IReadOnlyDictionary<string, string>> HashGetAllAsync(string key) => Guard(async db =>
+        (IReadOnlyDictionary<string, string>)(await db.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!));
 
-    public Task<IReadOnlyDictionary<string, string>> HashGetAllAsync(string key) => Guard(async () =>
-        (IReadOnlyDictionary<string, string>)(await Database.HashGetAllAsync(key)).ToDictionary(e => (string)e.Name!, e => (string)e.Value!));
+    public Task<IReadOnlyList<string>> SetMembersAsync(string key) => Guard(async db =>
+        (IReadOnlyList<string>)[.. (await db.SetMembersAsync(key)).Select(v => (string)v!)]);
 
-    public Task<IReadOnlyList<string>> SetMembersAsync(string key) => Guard(async () =>
-        (IReadOnlyList<string>)[.. (await Database.SetMembersAsync(key)).Select(v => (string)v!)]);
+    public Task<bool> SetRemoveAsync(string key, string member) => Guard(db => db.SetRemoveAsync(key, member));
 
-    public Task<bool> SetRemoveAsync(string key, string member) => Guard(() => Database.SetRemoveAsync(key, member));
+    public Task<long> IncrementAsync(string key) => Guard(db => db.StringIncrementAsync(key));
 
-    public Task<long> IncrementAsync(string key) => Guard(() => Database.StringIncrementAsync(key));
-
-    public Task<IReadOnlyList<string?>> EvaluateAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args) =>
-        Guard(() => EvaluateCoreAsync(script, keys, args));
+    public Task<IReadOnlyList<string?>> EvaluateAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args) => Guard(async db =>
+    {
+        var result = await db.ScriptEvaluateAsync(script, [.. keys.Select(k => (RedisKey)k)], [.. args.Select(a => (RedisValue)a)]);
+        // Resp2Type: the shape the reply has on either protocol, so the scripts read the same on both.
+        return result.Resp2Type == ResultType.Array
+            ? (IReadOnlyList<string?>)[.. ((RedisResult[])result!).Select(r => (string?)r)]
+            : [(string?)result];
+    });
 
     /// <summary>The client's connection and timeout exceptions leave this class as ours, so callers never see its types.</summary>
-    private static async Task<T> Guard<T>(Func<Task<T>> operation)
+    private async Task<T> Guard<T>(Func<IDatabase, Task<T>> operation)
     {
         try
         {
-            return await operation();
+            return await operation(await _database.Value);
         }
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
             || (e is RedisServerException && IsTransient(e.Message)))
@@ -78,30 +85,11 @@ internal sealed class RedisStore : IRedisStore, IDisposable
         message.StartsWith("LOADING", StringComparison.Ordinal) || message.StartsWith("BUSY", StringComparison.Ordinal)
         || message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || message.StartsWith("MASTERDOWN", StringComparison.Ordinal);
 
-    private async Task<IReadOnlyList<string?>> EvaluateCoreAsync(string script, IReadOnlyList<string> keys, IReadOnlyList<string> args)
-    {
-        var result = await Database.ScriptEvaluateAsync(script,
-            [.. keys.Select(k => (RedisKey)k)], [.. args.Select(a => (RedisValue)a)]);
-        if (result.IsNull)
-        {
-            return [null];
-        }
-        // 1.2.6 does not expose the reply's type; an array reply casts, any other throws on the cast.
-        try
-        {
-            return [.. ((RedisResult[])result!).Select(r => r.IsNull ? null : (string?)r)];
-        }
-        catch (InvalidCastException)
-        {
-            return [(string?)result];
-        }
-    }
-
     public void Dispose()
     {
-        if (_connection.IsValueCreated)
+        if (_database.IsValueCreated && _database.Value.IsCompletedSuccessfully)
         {
-            _connection.Value.Dispose();
+            _database.Value.Result.Multiplexer.Dispose();
         }
     }
 }

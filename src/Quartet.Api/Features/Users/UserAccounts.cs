@@ -3,7 +3,8 @@ using Npgsql;
 
 namespace Quartet.Api.Features.Users;
 
-internal sealed record User(Guid Id, string Email, string PasswordHash, string Role, DateTime? DisabledAt, DateTime CreatedAt)
+internal sealed record User(Guid Id, string Email, string PasswordHash, string Role, DateTime? DisabledAt, DateTime CreatedAt,
+    DateTime? EmailVerifiedAt)
 {
     public bool IsDisabled => DisabledAt is not null;
 }
@@ -15,7 +16,7 @@ internal static class UserAccounts
     public const int MaxPasswordLength = 128;
     public const int MaxEmailLength = 254;
 
-    private const string Columns = "id AS Id, email AS Email, password_hash AS PasswordHash, role AS Role, disabled_at AS DisabledAt, created_at AS CreatedAt";
+    private const string Columns = "id AS Id, email AS Email, password_hash AS PasswordHash, role AS Role, disabled_at AS DisabledAt, created_at AS CreatedAt, email_verified_at AS EmailVerifiedAt";
 
     /// <summary>Trimmed and case-folded, so " Ann@Example.COM" and "ann@example.com" are one account.</summary>
     public static string NormalizeEmail(string? email) => (email ?? "").Trim().ToLowerInvariant();

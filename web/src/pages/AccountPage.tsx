@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
 import { api } from '../api/api';
 import { call, type Session } from '../api/client';
 import { toDisplayError, type ApiError } from '../api/errors';
@@ -21,9 +22,45 @@ export function AccountPage() {
         {auth.user?.role === 'admin' && ' (administrator)'}.
       </p>
       <div className="account-grid">
+        <EmailAddress />
         <ChangePassword />
         <Sessions />
       </div>
+    </section>
+  );
+}
+
+/** Whether the address is confirmed; until it is, a way to get a new link. */
+function EmailAddress() {
+  const [status, setStatus] = useState<{ email: string; verified: boolean } | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  useEffect(() => {
+    call(api.GET('/api/account/email'))
+      .then(({ data }) => setStatus(data))
+      .catch((thrown: unknown) => setError(toDisplayError(thrown)));
+  }, []);
+
+  return (
+    <section className="card" aria-labelledby="email-title">
+      <h2 id="email-title">Email address</h2>
+      {error && <Alert>{error.message}</Alert>}
+      {status?.verified && (
+        <p>
+          <strong>{status.email}</strong> is confirmed.
+        </p>
+      )}
+      {status && !status.verified && (
+        <>
+          <p>
+            <strong>{status.email}</strong> is not confirmed yet. Until it is, this account can get API tokens only during its
+            first 7 days.
+          </p>
+          <p>
+            <Link to="/resend-verification">Confirm it or get a new link</Link>
+          </p>
+        </>
+      )}
     </section>
   );
 }

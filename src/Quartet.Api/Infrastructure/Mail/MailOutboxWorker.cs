@@ -72,17 +72,19 @@ internal sealed partial class MailOutboxWorker(MailOutbox outbox, IEnumerable<IM
             LogDead(logger, item.Template, item.Id, domain, item.Attempts, "unknown template");
             return;
         }
-        var composed = await composer.ComposeAsync(item, cancellationToken);
-        if (composed.Message is not { } message)
-        {
-            await outbox.SkippedAsync(item.Id, composed.SkipReason ?? "skipped", cancellationToken);
-            LogSkipped(logger, item.Template, item.Id, domain, composed.SkipReason ?? "skipped");
-            return;
-        }
         try
         {
+            var composed = await composer.ComposeAsync(item, cancellationToken);
+            if (composed.Message is not { } message)
+            {
+                await outbox.SkippedAsync(item.Id, composed.SkipReason ?? "skipped", cancellationToken);
+                LogSkipped(logger, item.Template, item.Id, domain, composed.SkipReason ?? "skipped");
+                return;
+            }
             await sender.SendAsync(message, cancellationToken);
         }
+        // A mail that cannot be composed (a fault of this code or its data) counts its attempts like one
+        // that cannot be sent, so it ends up dead instead of being claimed again forever.
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var error = $"{e.GetType().Name}: {e.Message}";

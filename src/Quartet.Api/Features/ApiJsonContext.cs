@@ -36,6 +36,7 @@ namespace Quartet.Api.Features;
 [JsonSerializable(typeof(PasswordResetConfirmation))]
 [JsonSerializable(typeof(VerifyEmailRequest))]
 [JsonSerializable(typeof(EmailStatusResponse))]
+[JsonSerializable(typeof(ChangeEmailRequest))]
 [JsonSerializable(typeof(DeadMail[]))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext
 {

@@ -130,3 +130,51 @@ describe('resend-verification page', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('Too many attempts. Try again in 1 minute.');
   });
 });
+
+describe('changing the address on the account page', () => {
+  function accountApi(put: (request: Request) => Response) {
+    return mockFetch((request) => {
+      const key = path(request);
+      if (key === 'GET /api/auth/me') return json(200, { id: '0193a0b4-0000-7000-8000-00000000000a', email: 'ann@example.com', role: 'user' });
+      if (key === 'GET /api/auth/csrf') return json(200, { csrfToken: 'csrf' });
+      if (key === 'GET /api/account/email') return json(200, { email: 'ann@example.com', verified: true, verifiedAt: '2026-01-01T00:00:00Z' });
+      if (key === 'GET /api/account/sessions') return json(200, []);
+      if (key === 'PUT /api/account/email') return put(request);
+      return problem(404, 'not-found');
+    });
+  }
+
+  it('sends the new address with the password, then asks to log in again with it', async () => {
+    const requests = accountApi(() => new Response(null, { status: 204 }));
+    renderAt('/account');
+    expect(await screen.findByText('ann@example.com', { selector: 'strong' })).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText('New email address'), 'Ann@Example.org');
+    await userEvent.type(screen.getByLabelText('Your password'), 'correct horse battery staple');
+    await userEvent.click(screen.getByRole('button', { name: 'Change address' }));
+
+    expect(await screen.findByRole('heading', { name: 'Log in' })).toBeInTheDocument();
+    expect(screen.getByRole('status')).toHaveTextContent('Your address is now ann@example.org');
+    const sent = requests.find((r) => path(r) === 'PUT /api/account/email')!;
+    expect(sent.headers.get('X-CSRF-Token')).toBe('csrf');
+    expect(await sent.json()).toEqual({ email: 'ann@example.org', currentPassword: 'correct horse battery staple' });
+  });
+
+  it('shows a taken address in the API’s words and a wrong password beside its field', async () => {
+    let calls = 0;
+    accountApi(() =>
+      ++calls === 1
+        ? problem(409, 'conflict', { detail: 'An account with that email already exists.' })
+        : problem(400, 'validation', { errors: { currentPassword: ['The current password is wrong.'] } }),
+    );
+    renderAt('/account');
+    await userEvent.type(await screen.findByLabelText('New email address'), 'bob@example.com');
+    await userEvent.type(screen.getByLabelText('Your password'), 'correct horse battery staple');
+    await userEvent.click(screen.getByRole('button', { name: 'Change address' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('An account with that email already exists.');
+
+    await userEvent.type(screen.getByLabelText('Your password'), 'a wrong password');
+    await userEvent.click(screen.getByRole('button', { name: 'Change address' }));
+    expect(await screen.findByText('The current password is wrong.')).toBeInTheDocument();
+    expect(screen.getByLabelText('Your password')).toHaveAccessibleDescription('The current password is wrong.');
+  });
+});

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
 using Npgsql;
 using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
@@ -19,6 +20,8 @@ internal sealed record VerifyEmailRequest(string? Token);
 
 internal sealed record EmailStatusResponse(string Email, bool Verified, DateTimeOffset? VerifiedAt);
 
+internal sealed record ChangeEmailRequest(string? Email, string? CurrentPassword);
+
 /// <summary>
 /// What an account does by mail: verify its address and reset a forgotten password. Requests only queue
 /// a mail (<see cref="MailOutbox"/>); the worker makes the link's token when it sends, so a reset request
@@ -35,6 +38,7 @@ internal static class AccountMailApi
 
         var account = routes.MapGroup("/api/account/email").WithTags("Account mail").RequireAuthorization().WithProblems(400, 401, 403, 503);
         account.MapGet("", EmailStatus).WithName("GetEmailStatus").ProducesProblem(404);
+        account.MapPut("", ChangeEmail).WithName("ChangeEmail").ProducesProblem(404).ProducesProblem(409).ProducesProblem(413);
         account.MapPost("/verification", ResendVerification).WithName("ResendVerification").ProducesProblem(404).ProducesProblem(409)
             .ProducesProblem(429);
     }
@@ -108,6 +112,52 @@ internal static class AccountMailApi
             ? Problems.NotFound("account")
             : TypedResults.Ok(new EmailStatusResponse(user.Email, user.EmailVerifiedAt is not null,
                 user.EmailVerifiedAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null));
+    }
+
+    /// <summary>
+    /// A new address needs the current password, starts unverified (a verification mail goes to it) and
+    /// ends every session and token of the account, this one included: sessions and access tokens carry
+    /// the address, so the user logs in again with the new one. The old address is told.
+    /// </summary>
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangeEmail(
+        ChangeEmailRequest body, NpgsqlDataSource db, PasswordHashing passwords, UserSignOut signOut, MailOutbox outbox, AuditLog audit,
+        HttpContext context, CancellationToken cancellationToken)
+    {
+        var user = await UserAccounts.FindByIdAsync(db, context.User.Id(), cancellationToken);
+        if (user is null)
+        {
+            return Problems.NotFound("account");
+        }
+        var email = UserAccounts.NormalizeEmail(body.Email);
+        var errors = new FieldErrors();
+        if (UserAccounts.EmailError(email) is { } emailError)
+        {
+            errors.Add("email", emailError);
+        }
+        else if (email == user.Email)
+        {
+            errors.Add("email", "This is the address the account has already.");
+        }
+        if (string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > UserAccounts.MaxPasswordLength
+            || passwords.Verify(user.PasswordHash, body.CurrentPassword) == PasswordVerificationResult.Failed)
+        {
+            errors.Add("currentPassword", "The current password is wrong.");
+        }
+        if (!errors.IsEmpty)
+        {
+            return errors.ToProblem();
+        }
+        if (!await UserAccounts.TryChangeEmailAsync(db, user.Id, email, cancellationToken))
+        {
+            return Problems.Conflict("An account with that email already exists.");
+        }
+        await outbox.EnqueueAsync(VerifyEmailComposer.Name, email, user.Id, context.TraceIdentifier, cancellationToken);
+        await outbox.EnqueueAsync(EmailChangedComposer.Name, user.Email, user.Id, context.TraceIdentifier, cancellationToken);
+        var ended = await signOut.EndEverythingAsync(user.Id);
+        SessionCookie.Delete(context);
+        await audit.WriteAsync(AuditEvents.EmailChanged, user.Id, user.Id, context, new { from = user.Email, to = email, sessionsEnded = ended },
+            cancellationToken);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Results<Accepted, ProblemHttpResult>> ResendVerification(

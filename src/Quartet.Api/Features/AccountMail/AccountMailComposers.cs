@@ -97,3 +97,26 @@ internal sealed class ResetPasswordComposer(NpgsqlDataSource db, IOptions<MailOp
             }));
     }
 }
+
+/// <summary>Tells the old address that the account's address was changed, and to what. No link: it is only a warning.</summary>
+internal sealed class EmailChangedComposer(NpgsqlDataSource db, IOptions<MailOptions> mail) : IMailComposer
+{
+    public const string Name = "email-changed";
+
+    public string Template => Name;
+
+    public async Task<ComposedMail> ComposeAsync(OutboxMail item, CancellationToken cancellationToken)
+    {
+        var user = item.UserId is { } id ? await UserAccounts.FindByIdAsync(db, id, cancellationToken) : null;
+        if (user is null)
+        {
+            return ComposedMail.Skip("the account no longer exists");
+        }
+        if (!MailboxAddress.TryParse(item.Recipient, out var to))
+        {
+            return ComposedMail.Skip(VerifyEmailComposer.Undeliverable);
+        }
+        return ComposedMail.Send(MailTemplates.Render(Name, MailboxAddress.Parse(mail.Value.From), to,
+            new Dictionary<string, string> { ["email"] = item.Recipient, ["newEmail"] = user.Email }));
+    }
+}

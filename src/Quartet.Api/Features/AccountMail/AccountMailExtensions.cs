@@ -11,6 +11,7 @@ internal static class AccountMailExtensions
             .Validate(AccountMailOptions.IsValid, AccountMailOptions.InvalidMessage).ValidateOnStart();
         builder.Services.AddSingleton<IMailComposer, VerifyEmailComposer>();
         builder.Services.AddSingleton<IMailComposer, ResetPasswordComposer>();
+        builder.Services.AddSingleton<IMailComposer, EmailChangedComposer>();
         builder.Services.AddSingleton<AccountMailThrottle>();
         return builder;
     }

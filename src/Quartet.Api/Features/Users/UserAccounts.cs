@@ -69,6 +69,25 @@ internal static class UserAccounts
             """, user, cancellationToken: cancellationToken)) == 1;
     }
 
+    /// <summary>
+    /// Gives the account a new address, unverified; false when another account has it. Links sent to the
+    /// old address stop working by themselves: each names the address it was sent to.
+    /// </summary>
+    public static async Task<bool> TryChangeEmailAsync(NpgsqlDataSource db, Guid id, string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            return await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE users SET email = @email, email_verified_at = NULL, updated_at = now() WHERE id = @id",
+                new { id, email }, cancellationToken: cancellationToken)) == 1;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return false;
+        }
+    }
+
     public static async Task SetPasswordHashAsync(NpgsqlDataSource db, Guid id, string hash, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);

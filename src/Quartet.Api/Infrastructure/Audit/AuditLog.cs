@@ -15,6 +15,7 @@ internal static class AuditEvents
     public const string PasswordChanged = "password.changed";
     public const string PasswordReset = "password.reset";
     public const string EmailVerified = "email.verified";
+    public const string EmailChanged = "email.changed";
     public const string SessionEnded = "session.ended";
     public const string OtherSessionsEnded = "session.others-ended";
     public const string TokenIssued = "token.issued";

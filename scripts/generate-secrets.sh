@@ -12,6 +12,8 @@
 #   admin_password_hash  the hash of the first admin's password, which is asked for twice and never
 #                        stored; without a terminal it is read from the file named by
 #                        QUARTET_ADMIN_PASSWORD_FILE, else from standard input (one line)
+#   smtp_password        the SMTP relay's password, copied from the file named by
+#                        QUARTET_SMTP_PASSWORD_FILE; empty without it (the relay needs no login)
 #
 # An existing secret is kept unless --force is given (with NAMEs, only those are made or replaced).
 # The directory is mode 700; each file is mode 640, owned by the caller and by the group
@@ -23,7 +25,7 @@
 set -euo pipefail
 
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL=(db_password db_app_password redis_password session_secret jwt_secret admin_password_hash)
+ALL=(db_password db_app_password redis_password session_secret jwt_secret admin_password_hash smtp_password)
 
 # Messages go to standard error, so $(...) captures only values.
 say() { printf 'generate-secrets: %s\n' "$*" >&2; }
@@ -169,7 +171,8 @@ say "secrets directory $dir (mode 700; files mode 640, group $gid)"
 
 created=()
 for name in "${names[@]}"; do
-  if [[ -s "$dir/$name" && "$force" == 0 ]]; then
+  # An empty smtp_password is a choice (no SMTP login), so it is kept like any other.
+  if [[ (-s "$dir/$name" || ("$name" == smtp_password && -e "$dir/$name")) && "$force" == 0 ]]; then
     # Keep it, but repair its group and mode.
     chgrp "$gid" "$dir/$name" 2>/dev/null || die "cannot give $name to group $gid: run as root, or set QUARTET_SECRETS_GID to a group you are in"
     chmod 640 "$dir/$name"
@@ -180,6 +183,13 @@ for name in "${names[@]}"; do
     db_password | db_app_password | redis_password) value="$(random password)" ;;
     session_secret) value="$(random hex32)" ;;
     jwt_secret) value="$(random base64_64)" ;;
+    smtp_password)
+      value=""
+      if [[ -n "${QUARTET_SMTP_PASSWORD_FILE:-}" ]]; then
+        [[ -r "$QUARTET_SMTP_PASSWORD_FILE" ]] || die "QUARTET_SMTP_PASSWORD_FILE names $QUARTET_SMTP_PASSWORD_FILE, which cannot be read"
+        IFS= read -r value <"$QUARTET_SMTP_PASSWORD_FILE" || [[ -n "$value" ]] || die "$QUARTET_SMTP_PASSWORD_FILE is empty"
+      fi
+      ;;
     admin_password_hash)
       read_admin_password
       value="$(hash_password)" || die "hash-password failed; nothing was written for admin_password_hash"

@@ -120,7 +120,11 @@ compose_up() {
   say "starting the stack (project $(compose_project))"
   compose up -d --remove-orphans </dev/null || die "compose up failed; see ./quartet logs"
   compose_wait_healthy 180 postgres redis backend nginx
-  [[ "$flavor" == dev ]] && say "dev admin: $(compose_setting ADMIN_EMAIL admin@quartet.localhost), password dev-insecure-admin-password"
+  if [[ "$flavor" == dev ]]; then
+    compose_wait_healthy 60 maildev
+    say "dev admin: $(compose_setting ADMIN_EMAIL admin@quartet.localhost), password dev-insecure-admin-password"
+    say "mail inbox at http://127.0.0.1:$(compose_setting QUARTET_MAIL_PORT 1080)/ (every mail the app sends lands here)"
+  fi
   local port
   port="$(compose_setting QUARTET_PUBLIC_PORT 80)"
   say "ready at http://127.0.0.1$([[ "$port" == 80 ]] || printf ':%s' "$port")/"
@@ -134,6 +138,8 @@ compose_prepare_secrets() {
   for name in db_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
     [[ -s "$dir/$name" ]] || missing+=("$name")
   done
+  # Empty is valid: the relay needs no login.
+  [[ -e "$dir/smtp_password" ]] || missing+=(smtp_password)
   ((${#missing[@]} == 0)) && return 0
   say "missing production secrets (${missing[*]}); running scripts/generate-secrets.sh"
   QUARTET_SECRETS_DIR="$dir" QUARTET_SECRETS_GID="$(compose_setting QUARTET_SECRETS_GID 10001)" \

@@ -7,6 +7,7 @@ using Quartet.Api.Infrastructure.Database;
 using Quartet.Api.Infrastructure.Errors;
 using Quartet.Api.Infrastructure.Health;
 using Quartet.Api.Infrastructure.Logging;
+using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.Migrations;
 using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Redis;
@@ -37,6 +38,7 @@ try
     builder.AddProblemResponses();
     builder.AddHealth();
     builder.AddQuartetAuth();
+    builder.AddMail();
     builder.AddFeatures();
     builder.AddOpenApiDocument();
 

@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace Quartet.Stack;
 
 /// <summary>
-/// The whole stack as local processes: PostgreSQL, Redis, the backend and nginx, started in the
-/// order compose starts them (databases answering, migrations applied, backend ready, then nginx).
+/// The whole stack as local processes: PostgreSQL, Redis, the development mail catcher, the backend
+/// and nginx, started in the order compose starts them (databases answering, migrations applied,
+/// backend ready, then nginx).
 /// `./quartet up/down/status/migrate` in native mode, and the end-to-end tests' private stack.
 /// </summary>
 public sealed class NativeStack
@@ -26,6 +27,8 @@ public sealed class NativeStack
             Settings = new Dictionary<string, string> { ["max_connections"] = "200" },
         };
         Redis = new RedisServer(layout.RedisDirectory, settings.RedisPort, Secrets.Read("redis_password"), layout.RunDirectory, layout.LogDirectory) { Detached = detached };
+        Mail = new MailCatcher(Path.Combine(layout.Root, "deploy", "maildev"), Path.Combine(layout.DataDirectory, "maildev"),
+            settings.MailSmtpPort, settings.MailWebPort, layout.RunDirectory, layout.LogDirectory) { Detached = detached };
         Backend = new BackendServer(layout.AppAssembly, BackendEnvironment(), settings.BackendPort, layout.RunDirectory, layout.LogDirectory) { Detached = detached };
         Nginx = new NginxServer(layout.NginxDirectory, settings.HttpPort, $"127.0.0.1:{settings.BackendPort}", layout.NginxTemplate, layout.RunDirectory, layout.LogDirectory)
         {
@@ -39,6 +42,7 @@ public sealed class NativeStack
     public DevelopmentSecrets Secrets { get; }
     public PostgresServer Postgres { get; private set; }
     public RedisServer Redis { get; private set; }
+    public MailCatcher Mail { get; }
     public BackendServer Backend { get; }
     public NginxServer Nginx { get; }
 
@@ -62,11 +66,26 @@ public sealed class NativeStack
         ["JWT_SECRET_FILE"] = Secrets.PathOf("jwt_secret"),
         ["ADMIN_PASSWORD_HASH_FILE"] = Secrets.PathOf("admin_password_hash"),
         ["ADMIN_EMAIL"] = Settings.AdminEmail,
+        // The development mail catcher; production refuses these settings.
+        ["Mail__SmtpHost"] = "127.0.0.1",
+        ["Mail__SmtpPort"] = Settings.MailSmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Mail__Security"] = "None",
+        ["Mail__From"] = "Quartet <no-reply@quartet.localhost>",
+        ["Mail__LinkBaseUrl"] = Settings.PublicUrl.ToString(),
     };
 
     public async Task UpAsync(CancellationToken cancellationToken)
     {
         await PrepareAsync(cancellationToken);
+        if (Mail.IsRunning)
+        {
+            _say($"mail catcher already running (pid {Mail.Pid})");
+        }
+        else
+        {
+            _say($"starting the mail catcher (maildev): SMTP on 127.0.0.1:{Mail.SmtpPort}, inbox on {Mail.InboxUrl} (log: {Mail.LogFile})");
+            await Mail.StartAsync(cancellationToken);
+        }
         if (Backend.IsRunning)
         {
             _say($"backend already running (pid {Backend.Pid})");
@@ -91,6 +110,7 @@ public sealed class NativeStack
             await Nginx.StartAsync(cancellationToken);
         }
         _say($"dev admin: {Settings.AdminEmail}, password in {Secrets.PathOf("admin_password")}");
+        _say($"mail inbox at {Settings.MailUrl} (every mail the app sends lands here)");
         _say($"ready at {Settings.PublicUrl}");
     }
 
@@ -103,7 +123,7 @@ public sealed class NativeStack
 
     public async Task DownAsync(CancellationToken cancellationToken)
     {
-        foreach (var server in (ServerProcess[])[Nginx, Backend, Redis, Postgres])
+        foreach (var server in (ServerProcess[])[Nginx, Backend, Mail, Redis, Postgres])
         {
             if (server.Pid is { } pid)
             {
@@ -119,7 +139,7 @@ public sealed class NativeStack
     }
 
     public IEnumerable<string> Status() =>
-        ((ServerProcess[])[Nginx, Backend, Postgres, Redis]).Select(s => s.Pid is { } pid
+        ((ServerProcess[])[Nginx, Backend, Postgres, Redis, Mail]).Select(s => s.Pid is { } pid
             ? $"{s.Name,-9} running (pid {pid}, port {s.Port})"
             : $"{s.Name,-9} stopped (port {s.Port})");
 

@@ -3,19 +3,25 @@ using System.Globalization;
 namespace Quartet.Stack;
 
 /// <summary>The ports and names of a native stack, from the environment (defaults in docs/configuration.md).</summary>
-public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPort, int RedisPort, string AdminEmail)
+public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPort, int RedisPort, string AdminEmail, int MailSmtpPort, int MailWebPort)
 {
     public static StackSettings FromEnvironment() => new(
         Port("QUARTET_HTTP_PORT", 8080),
         Port("QUARTET_BACKEND_PORT", 8081),
         Port("QUARTET_PG_PORT", 55432),
         Port("QUARTET_REDIS_PORT", 56379),
-        Environment.GetEnvironmentVariable("ADMIN_EMAIL") is { Length: > 0 } email ? email : "admin@quartet.localhost");
+        Environment.GetEnvironmentVariable("ADMIN_EMAIL") is { Length: > 0 } email ? email : "admin@quartet.localhost",
+        Port("QUARTET_MAIL_SMTP_PORT", 1025),
+        Port("QUARTET_MAIL_PORT", 1080));
 
     /// <summary>Free ports for a private stack beside any other (the end-to-end tests).</summary>
-    public static StackSettings Private(string adminEmail) => new(Ports.Free(), Ports.Free(), Ports.Free(), Ports.Free(), adminEmail);
+    public static StackSettings Private(string adminEmail) =>
+        new(Ports.Free(), Ports.Free(), Ports.Free(), Ports.Free(), adminEmail, Ports.Free(), Ports.Free());
 
     public Uri PublicUrl => new($"http://127.0.0.1:{HttpPort}/");
+
+    /// <summary>The development mail catcher's web inbox.</summary>
+    public Uri MailUrl => new($"http://127.0.0.1:{MailWebPort}/");
 
     private static int Port(string variable, int fallback)
     {

@@ -26,6 +26,10 @@ public static class BackendProcess
             ["Redis__Endpoint"] = stack.Redis.Endpoint,
             ["Redis__KeyPrefix"] = $"test:{database}:",
         };
+        foreach (var (key, value) in stack.Mail.Settings())
+        {
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
         foreach (var (key, value) in secrets.Settings(withoutSecrets))
         {
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -6,7 +6,7 @@ namespace Quartet.Testing;
 
 /// <summary>
 /// A PostgreSQL and a Redis of the tests' own, on free loopback ports, tuned for speed over
-/// durability. The template database is migrated once; each test gets its own database cloned from
+/// durability, and an SMTP sink that keeps the mails the backend sends. The template database is migrated once; each test gets its own database cloned from
 /// it (CREATE DATABASE ... TEMPLATE) and its own Redis key prefix, so tests never share data.
 /// </summary>
 public sealed class TestStack : IAsyncDisposable
@@ -25,6 +25,7 @@ public sealed class TestStack : IAsyncDisposable
 
     public PostgresServer Postgres { get; }
     public RedisServer Redis { get; }
+    public SmtpSink Mail { get; } = SmtpSink.Start();
 
     public static async Task<TestStack> StartAsync(CancellationToken cancellationToken)
     {
@@ -92,6 +93,7 @@ public sealed class TestStack : IAsyncDisposable
     {
         await Postgres.DisposeAsync();
         await Redis.DisposeAsync();
+        await Mail.DisposeAsync();
         _createLock.Dispose();
         // Inside the run rather than at process exit: a cluster with hundreds of test databases takes
         // a few seconds to remove.

@@ -67,6 +67,23 @@ export function validateRegistration(input: { email: string; password: string; c
   return errors;
 }
 
+export function validatePasswordReset(input: { newPassword: string; confirm: string }): Errors {
+  const errors: Errors = {};
+  const password = newPasswordError(input.newPassword);
+  if (password) add(errors, 'newPassword', password);
+  else if (input.confirm !== input.newPassword) add(errors, 'confirm', 'The passwords do not match.');
+  return errors;
+}
+
+export function validateEmailChange(input: { email: string; currentPassword: string; current: string }): Errors {
+  const errors: Errors = {};
+  const email = emailError(input.email);
+  if (email) add(errors, 'email', email);
+  else if (normalizeEmail(input.email) === input.current) add(errors, 'email', 'This is the address the account has already.');
+  if (input.currentPassword === '') add(errors, 'currentPassword', 'The current password is required.');
+  return errors;
+}
+
 export function validateLogin(input: { email: string; password: string }): Errors {
   const errors: Errors = {};
   if (normalizeEmail(input.email) === '') add(errors, 'email', 'Email is required.');

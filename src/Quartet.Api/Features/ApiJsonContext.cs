@@ -2,10 +2,12 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Quartet.Api.Features.Account;
+using Quartet.Api.Features.AccountMail;
 using Quartet.Api.Features.Admin;
 using Quartet.Api.Features.Auth;
 using Quartet.Api.Features.Notes;
 using Quartet.Api.Infrastructure.Health;
+using Quartet.Api.Infrastructure.Mail;
 
 namespace Quartet.Api.Features;
 
@@ -30,6 +32,12 @@ namespace Quartet.Api.Features;
 [JsonSerializable(typeof(NoteResponse))]
 [JsonSerializable(typeof(NotePage))]
 [JsonSerializable(typeof(HealthBody))]
+[JsonSerializable(typeof(PasswordResetRequest))]
+[JsonSerializable(typeof(PasswordResetConfirmation))]
+[JsonSerializable(typeof(VerifyEmailRequest))]
+[JsonSerializable(typeof(EmailStatusResponse))]
+[JsonSerializable(typeof(ChangeEmailRequest))]
+[JsonSerializable(typeof(DeadMail[]))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext
 {
     public static IHostApplicationBuilder AddApiJson(IHostApplicationBuilder builder)

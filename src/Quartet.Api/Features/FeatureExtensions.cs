@@ -1,4 +1,5 @@
 using Quartet.Api.Features.Account;
+using Quartet.Api.Features.AccountMail;
 using Quartet.Api.Features.Admin;
 using Quartet.Api.Features.Auth;
 using Quartet.Api.Features.Notes;
@@ -17,6 +18,7 @@ internal static class FeatureExtensions
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<NoteCache>();
         builder.Services.AddSingleton<IdempotencyStore>();
+        builder.AddAccountMail();
         return builder;
     }
 
@@ -31,7 +33,9 @@ internal static class FeatureExtensions
     {
         app.MapAuthApi();
         app.MapAccountApi();
+        app.MapAccountMailApi();
         app.MapAdminApi();
+        app.MapAdminMailApi();
         app.MapNotesApi();
         return app;
     }

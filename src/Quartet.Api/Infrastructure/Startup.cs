@@ -1,5 +1,6 @@
 using Npgsql;
 using Quartet.Api.Infrastructure.Database;
+using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.Migrations;
 using Quartet.Api.Infrastructure.Redis;
 using Quartet.Api.Infrastructure.Secrets;
@@ -30,6 +31,7 @@ internal static class Startup
             }
         }, cancellationToken);
         app.Services.GetRequiredService<AuthSecrets>();
+        app.Services.GetRequiredService<MailCredentials>();
         app.Services.GetRequiredService<MigrationCatalog>();
         await app.Services.GetRequiredService<DatabaseStartup>().WaitAsync(cancellationToken);
     }

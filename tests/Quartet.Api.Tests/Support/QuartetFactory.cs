@@ -41,6 +41,10 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
             // and classes never see each other's keys.
             ["Redis:KeyPrefix"] = $"test:{database}:",
         };
+        foreach (var (key, value) in stack.Mail.Settings())
+        {
+            _settings[key] = value;
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;

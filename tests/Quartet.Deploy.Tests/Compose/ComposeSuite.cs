@@ -172,6 +172,9 @@ public sealed class ComposeSuite : IAsyncLifetime
     /// The settings an operator exports for compose mode, here pointing at the suite's project, port,
     /// subnet, stand-ins, secrets and state; nothing of the caller's own stack leaks in.
     /// </summary>
+    /// <summary>The development mail catcher's inbox port, one for the whole suite.</summary>
+    public int MailPort { get; } = Ports.Free();
+
     public Dictionary<string, string?> Environment(int port)
     {
         var environment = new Dictionary<string, string?>
@@ -190,6 +193,11 @@ public sealed class ComposeSuite : IAsyncLifetime
             ["QUARTET_SECRETS_GID"] = null,
             ["QUARTET_PROD"] = null,
             ["QUARTET_ADMIN_PASSWORD_FILE"] = null,
+            ["QUARTET_MAIL_PORT"] = MailPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Production needs a relay; none answers here, so its mails wait in the outbox and are retried.
+            ["QUARTET_SMTP_HOST"] = "smtp.example.test",
+            ["QUARTET_MAIL_FROM"] = "Quartet <no-reply@example.test>",
+            ["QUARTET_PUBLIC_URL"] = $"http://127.0.0.1:{port}",
         };
         foreach (var (name, image) in StandIns?.Variables ?? new Dictionary<string, string>())
         {

@@ -27,6 +27,8 @@ public sealed class ModeTests(ComposeSuite suite) : IDisposable
             ["QUARTET_BACKEND_PORT"] = Port(),
             ["QUARTET_PG_PORT"] = Port(),
             ["QUARTET_REDIS_PORT"] = Port(),
+            ["QUARTET_MAIL_SMTP_PORT"] = Port(),
+            ["QUARTET_MAIL_PORT"] = Port(),
             ["QUARTET_COMPOSE_PROJECT"] = ComposeSuite.Project,
             ["QUARTET_ENV_FILE"] = suite.EmptyEnvFile,
         };

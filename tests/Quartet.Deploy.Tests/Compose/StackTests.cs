@@ -118,10 +118,11 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
     }
 
     [Fact, Step(5)]
-    public async Task OnlyNginxPublishesAPortOnLoopback()
+    public async Task OnlyNginxAndTheDevelopmentInboxPublishPortsOnLoopback()
     {
         stack.RequireUp();
         var expected = $"127.0.0.1:{stack.Port}->8080/tcp";
+        var inbox = $"127.0.0.1:{Suite.MailPort}->1080/tcp";
         var bad = new List<string>();
         var services = new List<string>();
         foreach (var container in await Suite.ContainersAsync(Cancellation))
@@ -139,6 +140,13 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
                 if (!bindings.SequenceEqual([expected]))
                 {
                     bad.Add($"nginx publishes {shown}, not {expected}");
+                }
+            }
+            else if (service == "maildev")
+            {
+                if (!bindings.SequenceEqual([inbox]))
+                {
+                    bad.Add($"maildev publishes {shown}, not {inbox}");
                 }
             }
             else if (bindings.Count > 0)

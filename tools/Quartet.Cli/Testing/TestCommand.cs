@@ -160,7 +160,7 @@ internal sealed class TestCommand(Cli cli)
 
     /// <summary>
     /// Playwright in Debian's Chromium against a whole private stack (nginx, backend, PostgreSQL,
-    /// Redis) on free ports, started by the same code as `./quartet up`; then the benchmark's smoke
+    /// Redis, the mail catcher) on free ports, started by the same code as `./quartet up`; then the benchmark's smoke
     /// mode on the same stack (one test). Everything is stopped and removed afterwards.
     /// </summary>
     private async Task<SuiteResult> EndToEndAsync(CancellationToken cancellationToken)
@@ -188,6 +188,7 @@ internal sealed class TestCommand(Cli cli)
                     ["QUARTET_E2E_URL"] = stack.Settings.PublicUrl.ToString().TrimEnd('/'),
                     ["QUARTET_E2E_ADMIN_EMAIL"] = admin,
                     ["QUARTET_E2E_ADMIN_PASSWORD_FILE"] = stack.Secrets.PathOf("admin_password"),
+                    ["QUARTET_E2E_MAIL_URL"] = stack.Settings.MailUrl.ToString().TrimEnd('/'),
                 },
             }, cancellationToken);
             var result = File.Exists(report) ? SuiteResult.FromPlaywright(report) : SuiteResult.Fail;

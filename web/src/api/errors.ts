@@ -22,11 +22,14 @@ export const ProblemType = {
   throttled: `${PROBLEM}throttled`,
   unavailable: `${PROBLEM}unavailable`,
   notReady: `${PROBLEM}not-ready`,
+  invalidLink: `${PROBLEM}invalid-link`,
+  emailUnverified: `${PROBLEM}email-unverified`,
 } as const;
 
 export type ErrorKind =
   | 'validation'
   | 'bad-request'
+  | 'invalid-link'
   | 'invalid-credentials'
   | 'session-ended'
   | 'csrf'
@@ -147,6 +150,8 @@ export const messages = {
   tooLarge: 'That is too large to send. Shorten it and try again.',
   unavailable: 'The service is temporarily unavailable. Try again in a moment.',
   server: 'Something went wrong on the server. Try again later.',
+  invalidLink: 'This link does not work any more: it is unknown, expired, already used, or meant for another account. Ask for a new one.',
+  emailUnverified: 'Confirm your email address first: follow the link in the mail we sent, or ask for a new one on your account page.',
 } as const;
 
 /** The ApiError for an HTTP error response. */
@@ -163,6 +168,9 @@ export function toApiError(status: number, body: unknown, headers?: Headers | nu
       if (fields && Object.keys(fields).length > 0) {
         return make('validation', messages.validation, fields);
       }
+      if (type === ProblemType.invalidLink) {
+        return make('invalid-link', messages.invalidLink);
+      }
       return make('bad-request', detailOr(problem, 'The request was not accepted.'));
     }
     case 401:
@@ -170,6 +178,9 @@ export function toApiError(status: number, body: unknown, headers?: Headers | nu
         ? make('invalid-credentials', messages.invalidCredentials)
         : make('session-ended', messages.sessionEnded);
     case 403:
+      if (type === ProblemType.emailUnverified) {
+        return make('forbidden', messages.emailUnverified);
+      }
       return type === ProblemType.csrf ? make('csrf', messages.csrf) : make('forbidden', messages.forbidden);
     case 404:
       return make('not-found', messages.notFound);

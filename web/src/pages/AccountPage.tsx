@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
 import { api } from '../api/api';
 import { call, type Session } from '../api/client';
 import { toDisplayError, type ApiError } from '../api/errors';
@@ -8,7 +9,7 @@ import { Field } from '../components/Field';
 import { useFormErrors } from '../components/useFormErrors';
 import { usePageTitle } from '../components/usePageTitle';
 import { formatDateTime } from '../format';
-import { isEmpty, limits, validatePasswordChange } from '../validation';
+import { isEmpty, limits, normalizeEmail, validateEmailChange, validatePasswordChange } from '../validation';
 
 export function AccountPage() {
   usePageTitle('Account');
@@ -21,9 +22,93 @@ export function AccountPage() {
         {auth.user?.role === 'admin' && ' (administrator)'}.
       </p>
       <div className="account-grid">
+        <EmailAddress />
         <ChangePassword />
         <Sessions />
       </div>
+    </section>
+  );
+}
+
+/** Whether the address is confirmed (until it is, a way to get a new link), and a form to change it. */
+function EmailAddress() {
+  const auth = useAuth();
+  const [status, setStatus] = useState<{ email: string; verified: boolean } | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [email, setEmail] = useState('');
+  const [currentPassword, setCurrentPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const errors = useFormErrors(['email', 'currentPassword']);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const invalid = validateEmailChange({ email, currentPassword, current: status?.email ?? '' });
+    if (!isEmpty(invalid)) {
+      errors.setClientErrors(invalid);
+      return;
+    }
+    errors.clear();
+    setBusy(true);
+    try {
+      await call(api.PUT('/api/account/email', { body: { email: normalizeEmail(email), currentPassword } }));
+      // Every session ended with the change, this one included: log in again with the new address.
+      auth.signedOut(`Your address is now ${normalizeEmail(email)}: log in with it. We mailed it a link to confirm it.`);
+    } catch (thrown) {
+      errors.setError(thrown);
+      setCurrentPassword('');
+      setBusy(false);
+    }
+  }
+
+  useEffect(() => {
+    call(api.GET('/api/account/email'))
+      .then(({ data }) => setStatus(data))
+      .catch((thrown: unknown) => setError(toDisplayError(thrown)));
+  }, []);
+
+  return (
+    <section className="card" aria-labelledby="email-title">
+      <h2 id="email-title">Email address</h2>
+      {error && <Alert>{error.message}</Alert>}
+      {status?.verified && (
+        <p>
+          <strong>{status.email}</strong> is confirmed.
+        </p>
+      )}
+      {status && !status.verified && (
+        <>
+          <p>
+            <strong>{status.email}</strong> is not confirmed yet. Until it is, this account can get API tokens only during its
+            first 7 days.
+          </p>
+          <p>
+            <Link to="/resend-verification">Confirm it or get a new link</Link>
+          </p>
+        </>
+      )}
+      <h3>Change the address</h3>
+      {errors.message && <Alert details={errors.details}>{errors.message}</Alert>}
+      <form ref={errors.formRef} className="form" onSubmit={submit} noValidate>
+        <Field label="New email address" name="email" errors={errors.fields.email} hint="You will log in again with it, and confirm it by mail.">
+          {(control) => <input {...control} type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} />}
+        </Field>
+        <Field label="Your password" name="currentPassword" errors={errors.fields.currentPassword}>
+          {(control) => (
+            <input
+              {...control}
+              type="password"
+              autoComplete="current-password"
+              value={currentPassword}
+              onChange={(e) => setCurrentPassword(e.target.value)}
+            />
+          )}
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button" disabled={busy}>
+            {busy ? 'Changing…' : 'Change address'}
+          </button>
+        </div>
+      </form>
     </section>
   );
 }

@@ -68,6 +68,9 @@ export function LoginPage() {
         </div>
       </form>
       <p className="aside">
+        <Link to="/forgot-password">Forgot your password?</Link>
+      </p>
+      <p className="aside">
         No account yet? <Link to={next ? `/register?next=${encodeURIComponent(next)}` : '/register'}>Register</Link>
       </p>
     </section>

@@ -32,7 +32,7 @@ export function RegisterPage() {
     setBusy(true);
     try {
       const { data } = await call(api.POST('/api/auth/register', { body: { email: normalizeEmail(email), password } }));
-      auth.setNotice('Your account is ready. Log in with your new password.');
+      auth.setNotice(`Your account is ready. We mailed ${data.email} a link to confirm the address. Log in with your new password.`);
       navigate(next ? `/login?next=${encodeURIComponent(next)}` : '/login', { state: { email: data.email } });
     } catch (error) {
       errors.setError(error);

@@ -41,8 +41,8 @@ internal sealed partial class FirstAdmin(IConfiguration configuration, SecretRea
         var (id, created, changed) = await connection.QuerySingleAsync<(Guid Id, bool Created, bool Changed)>(new CommandDefinition("""
             WITH existing AS (SELECT id, password_hash, role FROM users WHERE email = @email),
             inserted AS (
-                INSERT INTO users (id, email, password_hash, role)
-                SELECT @newId, @email, @hash, 'admin' WHERE NOT EXISTS (SELECT 1 FROM existing)
+                INSERT INTO users (id, email, password_hash, role, email_verified_at)
+                SELECT @newId, @email, @hash, 'admin', now() WHERE NOT EXISTS (SELECT 1 FROM existing)
                 RETURNING id
             ),
             updated AS (

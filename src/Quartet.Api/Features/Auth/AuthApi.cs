@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Quartet.Api.Features.AccountMail;
 using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
+using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Passwords;
 
@@ -22,7 +25,7 @@ internal static class AuthApi
         var group = routes.MapGroup("/api/auth").WithTags("Auth").WithProblems(400, 503);
         group.MapPost("/register", Register).WithName("Register").ProducesProblem(409).ProducesProblem(413);
         group.MapPost("/login", Login).WithName("Login").ProducesProblem(401).ProducesProblem(403).ProducesProblem(413).ProducesProblem(429);
-        group.MapPost("/token", Token).WithName("IssueToken").ProducesProblem(401).ProducesProblem(413).ProducesProblem(429);
+        group.MapPost("/token", Token).WithName("IssueToken").ProducesProblem(401).ProducesProblem(403).ProducesProblem(413).ProducesProblem(429);
         group.MapPost("/refresh", Refresh).WithName("RefreshToken").ProducesProblem(401).ProducesProblem(413);
         group.MapPost("/revoke", Revoke).WithName("RevokeToken").ProducesProblem(413);
         group.MapPost("/logout", Logout).WithName("Logout").RequireAuthorization().ProducesProblem(401).ProducesProblem(403);
@@ -34,7 +37,8 @@ internal static class AuthApi
     }
 
     private static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> Register(
-        Credentials body, NpgsqlDataSource db, PasswordHashing passwords, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+        Credentials body, NpgsqlDataSource db, PasswordHashing passwords, AuditLog audit, MailOutbox outbox, HttpContext context,
+        CancellationToken cancellationToken)
     {
         var email = UserAccounts.NormalizeEmail(body.Email);
         var errors = new FieldErrors();
@@ -51,12 +55,13 @@ internal static class AuthApi
             return errors.ToProblem();
         }
 
-        var user = new User(Guid.CreateVersion7(), email, passwords.Hash(body.Password!), "user", null, DateTime.UtcNow);
+        var user = new User(Guid.CreateVersion7(), email, passwords.Hash(body.Password!), "user", null, DateTime.UtcNow, null);
         if (!await UserAccounts.TryCreateAsync(db, user, cancellationToken))
         {
             return Problems.Conflict("An account with that email already exists.");
         }
         await audit.WriteAsync(AuditEvents.Register, user.Id, user.Id, context, cancellationToken: cancellationToken);
+        await AccountMailApi.SendVerificationAsync(outbox, user, context, cancellationToken);
         return TypedResults.Created($"/api/auth/me", new UserResponse(user.Id, user.Email, user.Role));
     }
 
@@ -79,13 +84,18 @@ internal static class AuthApi
     }
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> Token(
-        Credentials body, LoginService login, AccessTokens access, RefreshTokenStore refresh, AuditLog audit, HttpContext context,
-        CancellationToken cancellationToken)
+        Credentials body, LoginService login, AccessTokens access, RefreshTokenStore refresh, AuditLog audit, IOptions<AccountMailOptions> accounts,
+        TimeProvider clock, HttpContext context, CancellationToken cancellationToken)
     {
         var check = await login.CheckAsync(body, context, cancellationToken);
         if (check.User is not { } user)
         {
             return check.Refusal<Ok<TokenResponse>>();
+        }
+        if (user.EmailVerifiedAt is null && DateTime.SpecifyKind(user.CreatedAt, DateTimeKind.Utc) + accounts.Value.UnverifiedGracePeriod <= clock.GetUtcNow().UtcDateTime)
+        {
+            return Problems.Of(StatusCodes.Status403Forbidden, ProblemTypes.EmailUnverified, "Email address not verified",
+                "API tokens need a verified email address. Follow the link in the verification mail, or ask for a new one on your account page.");
         }
         await audit.WriteAsync(AuditEvents.TokenIssued, user.Id, user.Id, context, cancellationToken: cancellationToken);
         return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role), "Bearer",

@@ -3,7 +3,8 @@ using Npgsql;
 
 namespace Quartet.Api.Features.Users;
 
-internal sealed record User(Guid Id, string Email, string PasswordHash, string Role, DateTime? DisabledAt, DateTime CreatedAt)
+internal sealed record User(Guid Id, string Email, string PasswordHash, string Role, DateTime? DisabledAt, DateTime CreatedAt,
+    DateTime? EmailVerifiedAt)
 {
     public bool IsDisabled => DisabledAt is not null;
 }
@@ -15,7 +16,7 @@ internal static class UserAccounts
     public const int MaxPasswordLength = 128;
     public const int MaxEmailLength = 254;
 
-    private const string Columns = "id AS Id, email AS Email, password_hash AS PasswordHash, role AS Role, disabled_at AS DisabledAt, created_at AS CreatedAt";
+    private const string Columns = "id AS Id, email AS Email, password_hash AS PasswordHash, role AS Role, disabled_at AS DisabledAt, created_at AS CreatedAt, email_verified_at AS EmailVerifiedAt";
 
     /// <summary>Trimmed and case-folded, so " Ann@Example.COM" and "ann@example.com" are one account.</summary>
     public static string NormalizeEmail(string? email) => (email ?? "").Trim().ToLowerInvariant();
@@ -66,6 +67,25 @@ internal static class UserAccounts
             INSERT INTO users (id, email, password_hash, role) VALUES (@Id, @Email, @PasswordHash, @Role)
             ON CONFLICT (email) DO NOTHING
             """, user, cancellationToken: cancellationToken)) == 1;
+    }
+
+    /// <summary>
+    /// Gives the account a new address, unverified; false when another account has it. Links sent to the
+    /// old address stop working by themselves: each names the address it was sent to.
+    /// </summary>
+    public static async Task<bool> TryChangeEmailAsync(NpgsqlDataSource db, Guid id, string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            return await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE users SET email = @email, email_verified_at = NULL, updated_at = now() WHERE id = @id",
+                new { id, email }, cancellationToken: cancellationToken)) == 1;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return false;
+        }
     }
 
     public static async Task SetPasswordHashAsync(NpgsqlDataSource db, Guid id, string hash, CancellationToken cancellationToken)

@@ -13,6 +13,9 @@ internal static class AuditEvents
     public const string LoginThrottled = "login.throttled";
     public const string Logout = "logout";
     public const string PasswordChanged = "password.changed";
+    public const string PasswordReset = "password.reset";
+    public const string EmailVerified = "email.verified";
+    public const string EmailChanged = "email.changed";
     public const string SessionEnded = "session.ended";
     public const string OtherSessionsEnded = "session.others-ended";
     public const string TokenIssued = "token.issued";
@@ -21,6 +24,7 @@ internal static class AuditEvents
     public const string AdminDisabledUser = "admin.user-disabled";
     public const string AdminEnabledUser = "admin.user-enabled";
     public const string AdminEndedSessions = "admin.sessions-ended";
+    public const string AdminRequeuedMail = "admin.mail-requeued";
     public const string FirstAdminCreated = "admin.first-admin-created";
     public const string FirstAdminUpdated = "admin.first-admin-updated";
 }

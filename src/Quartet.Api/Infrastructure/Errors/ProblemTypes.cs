@@ -26,6 +26,8 @@ internal static class ProblemTypes
     public const string PreconditionFailed = Prefix + "precondition-failed";
     public const string IdempotencyMismatch = Prefix + "idempotency-key-reused";
     public const string IdempotencyInProgress = Prefix + "idempotency-key-in-progress";
+    public const string InvalidLink = Prefix + "invalid-link";
+    public const string EmailUnverified = Prefix + "email-unverified";
 
     public static string ForStatus(int status) => status switch
     {

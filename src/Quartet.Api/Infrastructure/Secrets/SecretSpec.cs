@@ -11,9 +11,11 @@ internal sealed record SecretSpec(string Name, int MinimumBytes)
     public static readonly SecretSpec SessionSecret = new("session_secret", 32);
     public static readonly SecretSpec JwtSecret = new("jwt_secret", 32);
     public static readonly SecretSpec AdminPasswordHash = new("admin_password_hash", 32);
+    /// <summary>The SMTP login's password; read only when Mail:Username is set. A relay's password may be short.</summary>
+    public static readonly SecretSpec SmtpPassword = new("smtp_password", 1);
 
     public static IReadOnlyList<SecretSpec> All { get; } =
-        [DbPassword, DbAppPassword, RedisPassword, SessionSecret, JwtSecret, AdminPasswordHash];
+        [DbPassword, DbAppPassword, RedisPassword, SessionSecret, JwtSecret, AdminPasswordHash, SmtpPassword];
 
     /// <summary>SESSION_SECRET for session_secret: the plain variable read in Development only.</summary>
     public string VariableName => Name.ToUpperInvariant();

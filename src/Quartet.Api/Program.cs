@@ -8,6 +8,7 @@ using Quartet.Api.Infrastructure.Errors;
 using Quartet.Api.Infrastructure.Health;
 using Quartet.Api.Infrastructure.Logging;
 using Quartet.Api.Infrastructure.Migrations;
+using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Redis;
 
@@ -39,8 +40,10 @@ try
     builder.AddQuartetAuth();
     builder.AddFeatures();
     builder.AddOpenApiDocument();
+    builder.AddObservability();
 
     var app = builder.Build();
+    app.UseMetricsEndpoint();
     app.UseRequestLogging();
     app.UseProblemResponses();
     app.UseRequestBodyLimit();

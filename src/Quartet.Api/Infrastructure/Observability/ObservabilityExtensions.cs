@@ -38,7 +38,10 @@ internal static class ObservabilityExtensions
         if (metrics.Serves)
         {
             telemetry.WithMetrics(meters => meters
-                .AddAspNetCoreInstrumentation()
+                // ASP.NET Core's request duration (by route and status), Kestrel's connections and
+                // unhandled exceptions. Not its routing, authentication and memory-pool meters: they
+                // record on every request, or every buffer, and tell an operator little more.
+                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics")
                 // .NET's own runtime metrics (GC, thread pool, memory, JIT); on .NET 9 and later
                 // OpenTelemetry.Instrumentation.Runtime does no more than this line.
                 .AddMeter("System.Runtime")

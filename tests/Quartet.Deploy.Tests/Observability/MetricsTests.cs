@@ -55,7 +55,7 @@ public sealed class MetricsTests(MetricsFixture fixture) : IClassFixture<Metrics
     [Fact]
     public async Task TheMetricsPortServesPrometheusTextWithRequestRuntimeDatabaseAndQuartetSeries()
     {
-        await LogInAndFailOnceAsync();
+        await MakeTrafficAsync();
 
         using var response = await _metrics.GetAsync("/metrics", TestContext.Current.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
@@ -72,6 +72,9 @@ public sealed class MetricsTests(MetricsFixture fixture) : IClassFixture<Metrics
         Assert.Matches("""(?m)^quartet_logins_total\{[^}]*outcome="wrong_password"[^}]*\} [1-9]""", text);
         Assert.Matches("(?m)^quartet_sessions_created_total[{ ].* [1-9]", text);
         Assert.Matches("(?m)^quartet_redis_duration_seconds_count[{ ].* [1-9]", text);
+        Assert.Matches("""(?m)^quartet_cache_misses_total\{[^}]*cache="page"[^}]*\} [1-9]""", text);
+        Assert.Matches("""(?m)^quartet_cache_hits_total\{[^}]*cache="page"[^}]*\} [1-9]""", text);
+        Assert.Matches("(?m)^quartet_idempotency_replays_total[{ ].* [1-9]", text);
         // The pool is labelled by its name, never by its connection string.
         Assert.DoesNotContain("Host=", text, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("Password=", text, StringComparison.OrdinalIgnoreCase);
@@ -173,7 +176,7 @@ public sealed class MetricsTests(MetricsFixture fixture) : IClassFixture<Metrics
         var directory = TestPaths.NewDirectory("prometheus");
         await using var prometheus = new PrometheusServer(directory, Ports.Free(), fixture.MetricsPort);
         await prometheus.StartAsync(TestContext.Current.CancellationToken);
-        await LogInAndFailOnceAsync();
+        await MakeTrafficAsync();
         using var client = new HttpClient { BaseAddress = prometheus.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
 
         string[] queries =
@@ -233,15 +236,36 @@ public sealed class MetricsTests(MetricsFixture fixture) : IClassFixture<Metrics
         CommandRunner.RunAsync(new Command("promtool", arguments) { WorkingDirectory = Path.Combine(TestPaths.Repository, "deploy", "prometheus") },
             TestContext.Current.CancellationToken, timeout: TimeSpan.FromSeconds(60));
 
-    /// <summary>One successful login and one wrong password, through nginx as a browser would.</summary>
-    private async Task LogInAndFailOnceAsync()
+    /// <summary>
+    /// Through nginx: a browser's login and a wrong password; then, as an API client (the production
+    /// cookie is Secure, and this is plain http), a note created and its create retried with the same
+    /// Idempotency-Key, and the first page listed twice (a miss, then a hit).
+    /// </summary>
+    private async Task MakeTrafficAsync()
     {
+        var cancellation = TestContext.Current.CancellationToken;
         var email = ApiClient.NewEmail();
         await _nginx.RegisterAsync(email);
         await _nginx.LoginAsync(email);
-        using var wrong = await _nginx.PostAsJsonAsync("/api/auth/login", new { email, password = "not the password at all" },
-            TestContext.Current.CancellationToken);
+        using var wrong = await _nginx.PostAsJsonAsync("/api/auth/login", new { email, password = "not the password at all" }, cancellation);
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        var (access, _) = await _nginx.TokenAsync(email);
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var create = new HttpRequestMessage(HttpMethod.Post, "/api/notes")
+            {
+                Headers = { { "Idempotency-Key", "metrics-test-note" } },
+                Content = JsonContent.Create(new { title = "metrics", body = "counted" }),
+            };
+            using var created = await _nginx.SendAsync(create.WithBearer(access), cancellation);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        for (var read = 0; read < 2; read++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/notes?limit=20");
+            using var list = await _nginx.SendAsync(request.WithBearer(access), cancellation);
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        }
     }
 
     private static async Task<bool> HasResultAsync(HttpClient prometheus, string query)

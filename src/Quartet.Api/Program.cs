@@ -9,6 +9,7 @@ using Quartet.Api.Infrastructure.Health;
 using Quartet.Api.Infrastructure.Logging;
 using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.Migrations;
+using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Redis;
 
@@ -41,8 +42,10 @@ try
     builder.AddMail();
     builder.AddFeatures();
     builder.AddOpenApiDocument();
+    builder.AddObservability();
 
     var app = builder.Build();
+    app.UseMetricsEndpoint();
     app.UseRequestLogging();
     app.UseProblemResponses();
     app.UseRequestBodyLimit();

@@ -49,7 +49,17 @@ public sealed class NativeStack
     public const string Database = "quartet";
 
     /// <summary>The environment of the backend and migrate processes, and only theirs.</summary>
-    public Dictionary<string, string?> BackendEnvironment() => new()
+    public Dictionary<string, string?> BackendEnvironment()
+    {
+        var environment = BaseEnvironment();
+        if (Settings.MetricsPort is { } metrics)
+        {
+            environment["Metrics__Port"] = metrics.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return environment;
+    }
+
+    private Dictionary<string, string?> BaseEnvironment() => new()
     {
         ["ASPNETCORE_ENVIRONMENT"] = "Development",
         ["Proxy__TrustedNetworks"] = "127.0.0.1/32,::1/128",
@@ -108,6 +118,10 @@ public sealed class NativeStack
         {
             _say($"starting nginx on {Settings.PublicUrl} (serving {Nginx.WebRoot})");
             await Nginx.StartAsync(cancellationToken);
+        }
+        if (Settings.MetricsPort is { } metrics)
+        {
+            _say($"backend metrics (Prometheus) at http://127.0.0.1:{metrics}/metrics");
         }
         _say($"dev admin: {Settings.AdminEmail}, password in {Secrets.PathOf("admin_password")}");
         _say($"mail inbox at {Settings.MailUrl} (every mail the app sends lands here)");

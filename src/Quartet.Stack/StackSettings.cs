@@ -5,6 +5,9 @@ namespace Quartet.Stack;
 /// <summary>The ports and names of a native stack, from the environment (defaults in docs/configuration.md).</summary>
 public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPort, int RedisPort, string AdminEmail, int MailSmtpPort, int MailWebPort)
 {
+    /// <summary>The backend's Prometheus endpoint on 127.0.0.1; null (the default) serves no metrics.</summary>
+    public int? MetricsPort { get; init; }
+
     public static StackSettings FromEnvironment() => new(
         Port("QUARTET_HTTP_PORT", 8080),
         Port("QUARTET_BACKEND_PORT", 8081),
@@ -12,7 +15,10 @@ public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPo
         Port("QUARTET_REDIS_PORT", 56379),
         Environment.GetEnvironmentVariable("ADMIN_EMAIL") is { Length: > 0 } email ? email : "admin@quartet.localhost",
         Port("QUARTET_MAIL_SMTP_PORT", 1025),
-        Port("QUARTET_MAIL_PORT", 1080));
+        Port("QUARTET_MAIL_PORT", 1080))
+    {
+        MetricsPort = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("QUARTET_METRICS_PORT")) ? null : Port("QUARTET_METRICS_PORT", 0),
+    };
 
     /// <summary>Free ports for a private stack beside any other (the end-to-end tests).</summary>
     public static StackSettings Private(string adminEmail) =>

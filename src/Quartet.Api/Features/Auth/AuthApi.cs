@@ -8,6 +8,7 @@ using Quartet.Api.Infrastructure.Audit;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
 using Quartet.Api.Infrastructure.Mail;
+using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.OpenApi;
 using Quartet.Api.Infrastructure.Passwords;
 
@@ -224,6 +225,7 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
         }
         if (!errors.IsEmpty)
         {
+            QuartetMetrics.Login(QuartetMetrics.LoginOutcome.Invalid);
             return LoginCheck.Failed(errors.ToProblem());
         }
 
@@ -234,6 +236,8 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             // Logged, not stored: refused attempts under attack must not each cost a database write.
             audit.LogOnly(AuditEvents.LoginThrottled, null, null, context);
+            QuartetMetrics.Login(QuartetMetrics.LoginOutcome.Throttled);
+            QuartetMetrics.ThrottledRequest("login");
             return LoginCheck.Failed(Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.Throttled, "Too many failed logins",
                 $"Too many failed logins. Try again in {seconds} seconds."));
         }
@@ -246,6 +250,8 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
             await throttle.RecordFailureAsync(email, ip);
             await audit.WriteAsync(AuditEvents.LoginFailed, user?.Id, null, context,
                 new { email, reason = user is null ? "unknown-email" : user.IsDisabled ? "disabled" : "wrong-password" }, cancellationToken);
+            QuartetMetrics.Login(user is null ? QuartetMetrics.LoginOutcome.UnknownEmail
+                : user.IsDisabled ? QuartetMetrics.LoginOutcome.Disabled : QuartetMetrics.LoginOutcome.WrongPassword);
             return LoginCheck.Failed(Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidCredentials, "Invalid credentials",
                 "The email or password is wrong."));
         }
@@ -256,6 +262,7 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
         }
         await throttle.ResetAsync(email, ip);
         await audit.WriteAsync(AuditEvents.LoginSucceeded, user.Id, user.Id, context, cancellationToken: cancellationToken);
+        QuartetMetrics.Login(QuartetMetrics.LoginOutcome.Succeeded);
         return LoginCheck.Passed(user);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Quartet.Api.Infrastructure;
+using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.Redis;
 
 namespace Quartet.Api.Features.Notes;
@@ -65,16 +66,17 @@ internal sealed partial class NoteCache(IRedisStore redis, ILogger<NoteCache> lo
         try
         {
             var fields = await redis.HashGetAllAsync(NoteKey(id));
-            if (!fields.TryGetValue("n", out var json) || json == Tombstone)
-            {
-                return null;
-            }
-            var cached = JsonSerializer.Deserialize(json, NotesJsonContext.Default.CachedNote);
-            return cached is not null && cached.OwnerId == ownerId ? cached.Note : null;
+            var cached = fields.TryGetValue("n", out var json) && json != Tombstone
+                ? JsonSerializer.Deserialize(json, NotesJsonContext.Default.CachedNote)
+                : null;
+            var note = cached is not null && cached.OwnerId == ownerId ? cached.Note : null;
+            QuartetMetrics.CacheLookup("note", hit: note is not null);
+            return note;
         }
         catch (DependencyUnavailableException)
         {
             LogBypassed(logger);
+            QuartetMetrics.CacheLookup("note", hit: false);
             return null;
         }
     }
@@ -93,11 +95,13 @@ internal sealed partial class NoteCache(IRedisStore redis, ILogger<NoteCache> lo
         {
             var reply = await redis.EvaluateAsync(GetPageScript, [PagesKey(ownerId)], [field]);
             var page = reply[0] is { } json ? JsonSerializer.Deserialize(json, NotesJsonContext.Default.NotePage) : null;
+            QuartetMetrics.CacheLookup("page", hit: page is not null);
             return (page, reply.Count > 1 ? reply[1] : null);
         }
         catch (DependencyUnavailableException)
         {
             LogBypassed(logger);
+            QuartetMetrics.CacheLookup("page", hit: false);
             return (null, null);
         }
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.Redis;
 using Quartet.Api.Infrastructure.Secrets;
 
@@ -62,6 +63,7 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
         ];
         await redis.EvaluateAsync(CreateScript, [SessionKey(id), UserSessionsKey(userId)],
             [Ms((long)session.IdleTimeout.TotalMilliseconds), Ms((long)session.AbsoluteTimeout.TotalMilliseconds), id, .. fields]);
+        QuartetMetrics.SessionCreated();
         return (cookie, new SessionInfo(id, userId, email, role, now, now, ip, userAgent));
     }
 
@@ -114,7 +116,9 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
         {
             return false;
         }
-        return await redis.DeleteAsync(SessionKey(id));
+        var ended = await redis.DeleteAsync(SessionKey(id));
+        QuartetMetrics.SessionsEndedOnPurpose(ended ? 1 : 0);
+        return ended;
     }
 
     /// <summary>Ends the session behind a cookie, whoever owns it (login does this to the session it replaces).</summary>
@@ -137,6 +141,7 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
     {
         var ids = (await redis.SetMembersAsync(UserSessionsKey(userId))).Where(id => id != keep).ToList();
         var ended = (int)await redis.DeleteAsync([.. ids.Select(SessionKey)]);
+        QuartetMetrics.SessionsEndedOnPurpose(ended);
         foreach (var id in ids)
         {
             await redis.SetRemoveAsync(UserSessionsKey(userId), id);

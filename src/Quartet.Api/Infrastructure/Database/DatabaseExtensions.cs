@@ -20,7 +20,8 @@ internal static class DatabaseExtensions
             var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
             var secrets = sp.GetRequiredService<SecretReader>();
             var password = asOwner || !options.SeparateAppRole ? secrets.Read(SecretSpec.DbPassword) : secrets.Read(SecretSpec.DbAppPassword);
-            return new NpgsqlDataSourceBuilder(ConnectionString(options, password, asOwner)).Build();
+            // The name labels the pool in the metrics, instead of the connection string.
+            return new NpgsqlDataSourceBuilder(ConnectionString(options, password, asOwner)) { Name = asOwner ? "quartet-migrate" : "quartet" }.Build();
         });
         builder.Services.AddSingleton<DatabaseStartup>();
         return builder;

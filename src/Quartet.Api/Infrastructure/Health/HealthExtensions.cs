@@ -100,20 +100,25 @@ internal sealed class RedisHealthCheck(IRedisStore redis) : IHealthCheck
     }
 }
 
-internal sealed class SchemaHealthCheck(Migrator migrator) : IHealthCheck
+internal sealed class SchemaHealthCheck(Migrator migrator, MigrationCatalog catalog) : IHealthCheck
 {
+    /// <summary>Keys of the result's data: how many of this binary's migrations are applied and pending (for the metrics).</summary>
+    public const string Applied = "applied";
+    public const string Pending = "pending";
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             var (pending, changed) = await migrator.CheckAsync(cancellationToken);
+            var data = new Dictionary<string, object> { [Applied] = catalog.Migrations.Count - pending.Count, [Pending] = pending.Count };
             if (changed.Count > 0)
             {
-                return HealthCheckResult.Unhealthy($"{changed[0].FileName} changed after it was applied");
+                return HealthCheckResult.Unhealthy($"{changed[0].FileName} changed after it was applied", data: data);
             }
             return pending.Count == 0
-                ? HealthCheckResult.Healthy("current")
-                : HealthCheckResult.Unhealthy($"{pending.Count} migration(s) pending, first {pending[0].FileName}");
+                ? HealthCheckResult.Healthy("current", data)
+                : HealthCheckResult.Unhealthy($"{pending.Count} migration(s) pending, first {pending[0].FileName}", data: data);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
         {

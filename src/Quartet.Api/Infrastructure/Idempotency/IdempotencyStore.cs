@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Quartet.Api.Infrastructure.Http;
+using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.Redis;
 
 namespace Quartet.Api.Infrastructure.Idempotency;
@@ -68,7 +69,12 @@ internal sealed class IdempotencyStore(IRedisStore redis)
         {
             return new(IdempotencyState.Mismatch, null);
         }
-        return entry.Response is null ? new(IdempotencyState.InProgress, null) : new(IdempotencyState.Replay, entry.Response);
+        if (entry.Response is null)
+        {
+            return new(IdempotencyState.InProgress, null);
+        }
+        QuartetMetrics.IdempotentReplay();
+        return new(IdempotencyState.Replay, entry.Response);
     }
 
     public Task CompleteAsync(string scope, string key, string fingerprint, StoredResponse response) =>

@@ -9,10 +9,13 @@ internal static partial class RequestLogging
 {
     public const string RequestIdHeader = "X-Request-ID";
 
-    /// <summary>JSON lines on stdout, each with the request's id among its scopes.</summary>
+    /// <summary>JSON lines on stdout, each with the request's id and trace id among its scopes.</summary>
     public static IHostApplicationBuilder AddJsonLogging(this IHostApplicationBuilder builder)
     {
         builder.Logging.ClearProviders();
+        // The request's own scope carries the trace id (below); the host's default would add a second
+        // scope with trace, span and parent ids, built again for every line.
+        builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.None);
         builder.Logging.AddJsonConsole(options =>
         {
             options.IncludeScopes = true;
@@ -26,7 +29,9 @@ internal static partial class RequestLogging
 
     /// <summary>
     /// Takes X-Request-ID from a trusted proxy (nginx sets it) or makes one, echoes it, makes it the
-    /// TraceIdentifier (so problem bodies carry it) and writes one line per request when it ends.
+    /// TraceIdentifier (so problem bodies carry it) and writes one line per request when it ends. Every
+    /// line of the request carries that id and the request's trace id (the W3C trace id, from the
+    /// caller's traceparent or new), so a log line leads to its trace.
     /// </summary>
     public static WebApplication UseRequestLogging(this WebApplication app)
     {
@@ -41,7 +46,7 @@ internal static partial class RequestLogging
             var requestId = RequestIdFrom(trusted ? context.Request.Headers[RequestIdHeader] : default);
             context.TraceIdentifier = requestId;
             context.Response.Headers[RequestIdHeader] = requestId;
-            using var scope = logger.BeginScope(new RequestScope(requestId));
+            using var scope = logger.BeginScope(new RequestScope(requestId, Activity.Current?.TraceId.ToHexString()));
             var started = Stopwatch.GetTimestamp();
             try
             {
@@ -69,22 +74,28 @@ internal static partial class RequestLogging
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Method} {Path} {StatusCode} {DurationMs:F1}ms")]
     private static partial void LogRequest(ILogger logger, string method, string path, int statusCode, double durationMs);
 
-    /// <summary>The scope state: one key, so the JSON shows <c>"RequestId": "..."</c>.</summary>
-    private sealed class RequestScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
+    /// <summary>The scope state, so the JSON shows <c>"RequestId": "...", "TraceId": "..."</c>.</summary>
+    private sealed class RequestScope(string requestId, string? traceId) : IReadOnlyList<KeyValuePair<string, object?>>
     {
-        public KeyValuePair<string, object?> this[int index] => index == 0
-            ? new("RequestId", requestId)
-            : throw new ArgumentOutOfRangeException(nameof(index));
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("RequestId", requestId),
+            1 when traceId is not null => new("TraceId", traceId),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
 
-        public int Count => 1;
+        public int Count => traceId is null ? 1 : 2;
 
         public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
         {
-            yield return this[0];
+            for (var i = 0; i < Count; i++)
+            {
+                yield return this[i];
+            }
         }
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
-        public override string ToString() => "RequestId:" + requestId;
+        public override string ToString() => traceId is null ? "RequestId:" + requestId : $"RequestId:{requestId} TraceId:{traceId}";
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Quartet.Api.Infrastructure.Observability;
 using StackExchange.Redis;
 using StackExchange.Redis.KeyspaceIsolation;
 
@@ -69,13 +71,17 @@ internal sealed class RedisStore : IRedisStore, IDisposable
     /// <summary>The client's connection and timeout exceptions leave this class as ours, so callers never see its types.</summary>
     private async Task<T> Guard<T>(Func<IDatabase, Task<T>> operation)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            return await operation(await _database.Value);
+            var result = await operation(await _database.Value);
+            QuartetMetrics.RedisCall(started, failed: false);
+            return result;
         }
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
             || (e is RedisServerException && IsTransient(e.Message)))
         {
+            QuartetMetrics.RedisCall(started, failed: true);
             throw new DependencyUnavailableException("Redis", e);
         }
     }

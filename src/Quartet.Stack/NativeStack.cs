@@ -49,6 +49,20 @@ public sealed class NativeStack
     public const string Database = "quartet";
 
     /// <summary>The environment of the backend and migrate processes, and only theirs.</summary>
+    /// <summary>
+    /// The environment of a second backend beside the stack's own (a benchmark's): the same settings,
+    /// with a metrics port of its own when the first one has one.
+    /// </summary>
+    public Dictionary<string, string?> SecondBackendEnvironment()
+    {
+        var environment = BackendEnvironment();
+        if (environment.ContainsKey("Metrics__Port"))
+        {
+            environment["Metrics__Port"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return environment;
+    }
+
     public Dictionary<string, string?> BackendEnvironment()
     {
         var environment = BaseEnvironment();

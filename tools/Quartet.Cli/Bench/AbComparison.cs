@@ -38,12 +38,7 @@ internal sealed class AbComparison(NativeStack stack, Wrk wrk, string folder)
     private async Task<(List<Run> Runs, double? ResidentB)> MeasureAsync(string url, string setting, int rounds, CancellationToken cancellationToken)
     {
         var separator = setting.IndexOf('=', StringComparison.Ordinal);
-        var environment = stack.BackendEnvironment();
-        if (environment.ContainsKey("Metrics__Port"))
-        {
-            // A's metrics port is taken: B gets one of its own.
-            environment["Metrics__Port"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
+        var environment = stack.SecondBackendEnvironment();
         environment[setting[..separator]] = setting[(separator + 1)..];
         var own = Path.Combine(folder, "b");
         await using var backend = new BackendServer(stack.Layout.AppAssembly, environment, Ports.Free(), own, own, name: "backend-b")

@@ -32,7 +32,7 @@ internal static class BackendFigures
     /// </summary>
     public static async Task<StartToReady> StartToReadyAsync(NativeStack stack, string folder, CancellationToken cancellationToken)
     {
-        await using var backend = new BackendServer(stack.Layout.AppAssembly, stack.BackendEnvironment(), Ports.Free(), folder, folder, name: "backend-start")
+        await using var backend = new BackendServer(stack.Layout.AppAssembly, stack.SecondBackendEnvironment(), Ports.Free(), folder, folder, name: "backend-start")
         {
             StartTimeout = TimeSpan.FromSeconds(30),
             ProbeInterval = TimeSpan.FromMilliseconds(10),

@@ -6,10 +6,11 @@ import { toDisplayError, type ApiError } from '../api/errors';
 import { useAuth } from '../auth/AuthContext';
 import { Alert } from '../components/Alert';
 import { Field } from '../components/Field';
+import { NewPasswordFields } from '../components/NewPasswordFields';
 import { useFormErrors } from '../components/useFormErrors';
 import { usePageTitle } from '../components/usePageTitle';
 import { formatDateTime } from '../format';
-import { isEmpty, limits, normalizeEmail, validateEmailChange, validatePasswordChange } from '../validation';
+import { isEmpty, normalizeEmail, validateEmailChange, validatePasswordChange } from '../validation';
 
 export function AccountPage() {
   usePageTitle('Account');
@@ -161,21 +162,16 @@ function ChangePassword() {
             />
           )}
         </Field>
-        <Field
-          label="New password"
+        <NewPasswordFields
           name="newPassword"
-          errors={errors.fields.newPassword}
-          hint={`${limits.passwordMin} to ${limits.passwordMax} characters.`}
-        >
-          {(control) => (
-            <input {...control} type="password" autoComplete="new-password" value={newPassword} onChange={(e) => setNewPassword(e.target.value)} />
-          )}
-        </Field>
-        <Field label="Repeat the new password" name="confirm" errors={errors.fields.confirm}>
-          {(control) => (
-            <input {...control} type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} />
-          )}
-        </Field>
+          label="New password"
+          value={newPassword}
+          onChange={setNewPassword}
+          confirm={confirm}
+          onConfirmChange={setConfirm}
+          errors={errors.fields}
+          required={false}
+        />
         <div className="form-actions">
           <button type="submit" className="button button-primary" disabled={busy}>
             {busy ? 'Changing…' : 'Change password'}

@@ -5,9 +5,10 @@ import { call } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
 import { Alert } from '../components/Alert';
 import { Field } from '../components/Field';
+import { NewPasswordFields } from '../components/NewPasswordFields';
 import { useFormErrors } from '../components/useFormErrors';
 import { usePageTitle } from '../components/usePageTitle';
-import { isEmpty, limits, normalizeEmail, validateRegistration } from '../validation';
+import { isEmpty, normalizeEmail, validateRegistration } from '../validation';
 
 export function RegisterPage() {
   usePageTitle('Register');
@@ -50,28 +51,15 @@ export function RegisterPage() {
             <input {...control} type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
           )}
         </Field>
-        <Field
-          label="Password"
+        <NewPasswordFields
           name="password"
-          errors={errors.fields.password}
-          hint={`${limits.passwordMin} to ${limits.passwordMax} characters. A few unrelated words make a strong one.`}
-        >
-          {(control) => (
-            <input
-              {...control}
-              type="password"
-              autoComplete="new-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              required
-            />
-          )}
-        </Field>
-        <Field label="Repeat the password" name="confirm" errors={errors.fields.confirm}>
-          {(control) => (
-            <input {...control} type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />
-          )}
-        </Field>
+          label="Password"
+          value={password}
+          onChange={setPassword}
+          confirm={confirm}
+          onConfirmChange={setConfirm}
+          errors={errors.fields}
+        />
         <div className="form-actions">
           <button type="submit" className="button button-primary" disabled={busy}>
             {busy ? 'Creating…' : 'Create account'}

@@ -4,10 +4,10 @@ import { api } from '../api/api';
 import { call } from '../api/client';
 import { useAuth } from '../auth/AuthContext';
 import { Alert } from '../components/Alert';
-import { Field } from '../components/Field';
+import { NewPasswordFields } from '../components/NewPasswordFields';
 import { useFormErrors } from '../components/useFormErrors';
 import { usePageTitle } from '../components/usePageTitle';
-import { isEmpty, limits, validatePasswordReset } from '../validation';
+import { isEmpty, validatePasswordReset } from '../validation';
 import { useLinkToken } from './linkToken';
 
 /** The page a reset link opens: a new password, then every session of the account ends and the user logs in again. */
@@ -68,28 +68,15 @@ export function ResetPasswordPage() {
         </Alert>
       )}
       <form ref={errors.formRef} className="form card" onSubmit={submit} noValidate>
-        <Field
-          label="New password"
+        <NewPasswordFields
           name="newPassword"
-          errors={errors.fields.newPassword}
-          hint={`${limits.passwordMin} to ${limits.passwordMax} characters. A few unrelated words make a strong one.`}
-        >
-          {(control) => (
-            <input
-              {...control}
-              type="password"
-              autoComplete="new-password"
-              value={newPassword}
-              onChange={(e) => setNewPassword(e.target.value)}
-              required
-            />
-          )}
-        </Field>
-        <Field label="Repeat the new password" name="confirm" errors={errors.fields.confirm}>
-          {(control) => (
-            <input {...control} type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />
-          )}
-        </Field>
+          label="New password"
+          value={newPassword}
+          onChange={setNewPassword}
+          confirm={confirm}
+          onConfirmChange={setConfirm}
+          errors={errors.fields}
+        />
         <div className="form-actions">
           <button type="submit" className="button button-primary" disabled={busy}>
             {busy ? 'Saving…' : 'Set the new password'}

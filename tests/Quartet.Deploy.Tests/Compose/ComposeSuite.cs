@@ -13,9 +13,11 @@ namespace Quartet.Deploy.Tests.Compose;
 /// </summary>
 public sealed class ComposeSuite : IAsyncLifetime
 {
-    public const string Project = "quartet-ci";
-    public const string BackendImage = "quartet-ci/backend:latest";
-    public const string WebImage = "quartet-ci/web:latest";
+    /// <summary>QUARTET_TEST_COMPOSE_PROJECT names another project, so two checkouts can run the suite side by side.</summary>
+    public static readonly string Project = System.Environment.GetEnvironmentVariable("QUARTET_TEST_COMPOSE_PROJECT") is { Length: > 0 } name
+        ? name : "quartet-ci";
+    public static readonly string BackendImage = $"{Project}/backend:latest";
+    public static readonly string WebImage = $"{Project}/web:latest";
     public const string AdminEmail = "admin@quartet.localhost";
 
     private static readonly TimeSpan ComposeTimeout = TimeSpan.FromMinutes(15);

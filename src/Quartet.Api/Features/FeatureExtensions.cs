@@ -17,7 +17,8 @@ internal static class FeatureExtensions
         ApiJsonContext.AddApiJson(builder);
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<NoteCache>();
-        builder.Services.AddSingleton<IdempotencyStore>();
+        builder.AddIdempotency();
+        builder.AddNoteQuotas();
         builder.AddAccountMail();
         return builder;
     }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Serialization;
 using Quartet.Api.Infrastructure.Errors;
 
@@ -56,7 +57,12 @@ internal sealed record NoteRequest(string? Title, string? Body, string[]? Tags)
     }
 }
 
-internal sealed record NoteFields(string Title, string Body, string[] Tags);
+internal sealed record NoteFields(string Title, string Body, string[] Tags)
+{
+    /// <summary>What the note counts toward its owner's byte quota: the UTF-8 bytes of its title, body and tags.</summary>
+    [JsonIgnore]
+    public int Bytes => Encoding.UTF8.GetByteCount(Title) + Encoding.UTF8.GetByteCount(Body) + Tags.Sum(Encoding.UTF8.GetByteCount);
+}
 
 internal sealed record NoteResponse(Guid Id, string Title, string Body, string[] Tags, int Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
 {

@@ -41,14 +41,16 @@ internal static class NoteQueries
 {
     private const string Columns = "id AS Id, owner_id AS OwnerId, title AS Title, body AS Body, tags AS Tags, version AS Version, created_at AS CreatedAt, updated_at AS UpdatedAt";
 
-    public static async Task<NoteRow> InsertAsync(NpgsqlDataSource db, Guid ownerId, NoteFields note, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleAsync<NoteRow>(new CommandDefinition($"""
-            INSERT INTO notes (id, owner_id, title, body, tags) VALUES (@id, @ownerId, @Title, @Body, @Tags)
+    public static Task<NoteRow> InsertAsync(NpgsqlTransaction transaction, Guid ownerId, NoteFields note, CancellationToken cancellationToken) =>
+        transaction.Connection!.QuerySingleAsync<NoteRow>(new CommandDefinition($"""
+            INSERT INTO notes (id, owner_id, title, body, tags, bytes) VALUES (@id, @ownerId, @Title, @Body, @Tags, @Bytes)
             RETURNING {Columns}
-            """, new { id = Guid.CreateVersion7(), ownerId, note.Title, note.Body, note.Tags }, cancellationToken: cancellationToken));
-    }
+            """, new { id = Guid.CreateVersion7(), ownerId, note.Title, note.Body, note.Tags, note.Bytes }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>The bytes the note counts toward its owner's quota, or null when the owner has no such note.</summary>
+    public static Task<int?> BytesAsync(NpgsqlTransaction transaction, Guid ownerId, Guid id, CancellationToken cancellationToken) =>
+        transaction.Connection!.ExecuteScalarAsync<int?>(new CommandDefinition(
+            "SELECT bytes FROM notes WHERE id = @id AND owner_id = @ownerId", new { id, ownerId }, transaction, cancellationToken: cancellationToken));
 
     public static async Task<NoteRow?> GetAsync(NpgsqlDataSource db, Guid ownerId, Guid id, CancellationToken cancellationToken)
     {
@@ -58,23 +60,19 @@ internal static class NoteQueries
     }
 
     /// <summary>Replaces the note when its version is still <paramref name="expectedVersion"/> (null: any version).</summary>
-    public static async Task<NoteRow?> UpdateAsync(NpgsqlDataSource db, Guid ownerId, Guid id, int? expectedVersion, NoteFields note, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<NoteRow>(new CommandDefinition($"""
-            UPDATE notes SET title = @Title, body = @Body, tags = @Tags, version = version + 1, updated_at = clock_timestamp()
+    public static Task<NoteRow?> UpdateAsync(NpgsqlTransaction transaction, Guid ownerId, Guid id, int? expectedVersion, NoteFields note,
+        CancellationToken cancellationToken) =>
+        transaction.Connection!.QuerySingleOrDefaultAsync<NoteRow>(new CommandDefinition($"""
+            UPDATE notes SET title = @Title, body = @Body, tags = @Tags, bytes = @Bytes, version = version + 1, updated_at = clock_timestamp()
             WHERE id = @id AND owner_id = @ownerId AND (@expectedVersion::int IS NULL OR version = @expectedVersion)
             RETURNING {Columns}
-            """, new { id, ownerId, expectedVersion, note.Title, note.Body, note.Tags }, cancellationToken: cancellationToken));
-    }
+            """, new { id, ownerId, expectedVersion, note.Title, note.Body, note.Tags, note.Bytes }, transaction, cancellationToken: cancellationToken));
 
-    public static async Task<bool> DeleteAsync(NpgsqlDataSource db, Guid ownerId, Guid id, int? expectedVersion, CancellationToken cancellationToken)
-    {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM notes WHERE id = @id AND owner_id = @ownerId AND (@expectedVersion::int IS NULL OR version = @expectedVersion)",
-            new { id, ownerId, expectedVersion }, cancellationToken: cancellationToken)) == 1;
-    }
+    /// <summary>Deletes the note when its version is still <paramref name="expectedVersion"/>; returns its bytes, or null when nothing was deleted.</summary>
+    public static Task<int?> DeleteAsync(NpgsqlTransaction transaction, Guid ownerId, Guid id, int? expectedVersion, CancellationToken cancellationToken) =>
+        transaction.Connection!.ExecuteScalarAsync<int?>(new CommandDefinition(
+            "DELETE FROM notes WHERE id = @id AND owner_id = @ownerId AND (@expectedVersion::int IS NULL OR version = @expectedVersion) RETURNING bytes",
+            new { id, ownerId, expectedVersion }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>
     /// One page, newest change first; with <paramref name="query"/>, best match first. The search text goes

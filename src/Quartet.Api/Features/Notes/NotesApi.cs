@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Quartet.Api.Infrastructure.Auth;
 using Quartet.Api.Infrastructure.Errors;
@@ -11,7 +12,8 @@ namespace Quartet.Api.Features.Notes;
 
 /// <summary>
 /// The sample feature, and the pattern to copy: a MapGroup with its policy set once, one named handler
-/// per endpoint, SQL in NoteQueries, the Redis cache in NoteCache, limits in NoteRequest.Validate.
+/// per endpoint, SQL in NoteQueries, the Redis cache in NoteCache, limits in NoteRequest.Validate, quotas
+/// in NoteQuotas.
 /// Another user's note answers 404 on every path.
 /// </summary>
 internal static class NotesApi
@@ -22,11 +24,12 @@ internal static class NotesApi
     {
         var group = routes.MapGroup("/api/notes").WithTags("Notes").RequireAuthorization().WithProblems(400, 401, 403, 503);
         group.MapPost("/", Create).WithName("CreateNote").ProducesProblem(409).ProducesProblem(413).ProducesProblem(422)
-            .WithHeader(IdempotencyStore.HeaderName, required: false, "Makes a retry safe: the same key and body within 24 hours returns the first response.");
+            .WithHeader(IdempotencyStore.HeaderName, required: false,
+                "Makes a retry safe: the same key and body within the retention (24 hours by default) returns the first response; a concurrent retry waits for it.");
         group.MapGet("/", List).WithName("ListNotes");
         group.MapGet("/{id:guid}", Get).WithName("GetNote").Produces(304).ProducesProblem(404)
             .WithHeader("If-None-Match", required: false, "An ETag from an earlier read: 304 when the note has not changed.");
-        group.MapPut("/{id:guid}", Update).WithName("UpdateNote").ProducesProblem(404).ProducesProblem(412).ProducesProblem(413).ProducesProblem(428)
+        group.MapPut("/{id:guid}", Update).WithName("UpdateNote").ProducesProblem(404).ProducesProblem(409).ProducesProblem(412).ProducesProblem(413).ProducesProblem(428)
             .WithHeader("If-Match", required: true, IfMatch);
         group.MapDelete("/{id:guid}", Delete).WithName("DeleteNote").ProducesProblem(404).ProducesProblem(412).ProducesProblem(428)
             .WithHeader("If-Match", required: true, IfMatch);
@@ -34,61 +37,73 @@ internal static class NotesApi
     }
 
     /// <summary>
-    /// With an Idempotency-Key, a retry of the same request returns the first response (24 hours); the
-    /// same key with another request is 422.
+    /// With an Idempotency-Key, the key's record is written in the note's own transaction: a retry of the
+    /// same request returns the first response, a concurrent one waits for the first to finish, and a
+    /// request that did not commit leaves the key free. The same key with another request is 422. Past
+    /// either quota, 409 quota-exceeded, and the key stays free.
     /// </summary>
-    private static async Task<Results<Created<NoteResponse>, StoredJson, ValidationProblem, ProblemHttpResult>> Create(
-        NoteRequest body, NpgsqlDataSource db, NoteCache cache, IdempotencyStore idempotency, HttpContext context, CancellationToken cancellationToken)
+    private static async Task<Results<Created<NoteResponse>, ValidationProblem, ProblemHttpResult>> Create(
+        NoteRequest body, NpgsqlDataSource db, NoteCache cache, IdempotencyStore idempotency, IOptions<NoteQuotaOptions> quotas,
+        HttpContext context, CancellationToken cancellationToken)
     {
         var (note, errors) = body.Validate();
         if (note is null)
         {
             return errors.ToProblem();
         }
-        var ownerId = context.User.Id();
         string? key = context.Request.Headers[IdempotencyStore.HeaderName];
-        var scope = $"notes:{ownerId:N}";
-        var fingerprint = IdempotencyStore.Fingerprint(JsonSerializer.Serialize(note, NotesJsonContext.Default.NoteFields));
-        if (key is not null)
+        if (key is not null && !IdempotencyStore.IsValidKey(key))
         {
-            if (!IdempotencyStore.IsValidKey(key))
-            {
-                return new FieldErrors().Add(IdempotencyStore.HeaderName, "An Idempotency-Key is 1 to 255 visible ASCII characters.").ToProblem();
-            }
-            var claim = await idempotency.ClaimAsync(scope, key, fingerprint);
-            switch (claim.State)
-            {
-                case IdempotencyState.Replay:
-                    return new StoredJson(claim.Response!, replayed: true);
-                case IdempotencyState.Mismatch:
-                    return Problems.Of(StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyMismatch, "Idempotency-Key reused",
-                        "This Idempotency-Key was used for a different request; use a new key for a new request.");
-                case IdempotencyState.InProgress:
-                    return Problems.Of(StatusCodes.Status409Conflict, ProblemTypes.IdempotencyInProgress, "Request in progress",
-                        "A request with this Idempotency-Key is still being processed; retry shortly.");
-            }
+            return new FieldErrors().Add(IdempotencyStore.HeaderName, "An Idempotency-Key is 1 to 255 visible ASCII characters.").ToProblem();
         }
-
+        var ownerId = context.User.Id();
+        var quota = quotas.Value;
+        var bytes = note.Bytes;
         NoteResponse created;
-        try
+        string location;
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            created = (await NoteQueries.InsertAsync(db, ownerId, note, cancellationToken)).ToResponse();
-        }
-        catch when (key is not null)
-        {
-            await idempotency.AbandonAsync(scope, key);
-            throw;
-        }
-        var location = $"/api/notes/{created.Id}";
-        if (key is not null)
-        {
-            await idempotency.CompleteAsync(scope, key, fingerprint, new StoredResponse(StatusCodes.Status201Created,
-                JsonSerializer.Serialize(created, JsonSerializerOptions.Web), location, created.ETag));
+            if (key is not null)
+            {
+                var fingerprint = IdempotencyStore.Fingerprint("notes.create", JsonSerializer.Serialize(note, NotesJsonContext.Default.NoteFields));
+                var claim = await idempotency.ClaimAsync(transaction, ownerId, key, fingerprint, cancellationToken);
+                switch (claim.State)
+                {
+                    case IdempotencyState.Replay:
+                        return Replay(claim.Outcome!, context);
+                    case IdempotencyState.Mismatch:
+                        return Problems.Of(StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyMismatch, "Idempotency-Key reused",
+                            "This Idempotency-Key was used for a different request; use a new key for a new request.");
+                }
+            }
+            var (allowed, usage) = await NoteQuotas.ReserveNoteAsync(transaction, ownerId, bytes, quota, cancellationToken);
+            if (!allowed)
+            {
+                return NoteQuotas.Exceeded(quota, usage, bytes);
+            }
+            created = (await NoteQueries.InsertAsync(transaction, ownerId, note, cancellationToken)).ToResponse();
+            location = $"/api/notes/{created.Id}";
+            if (key is not null)
+            {
+                await idempotency.CompleteAsync(transaction, ownerId, key, new StoredOutcome(StatusCodes.Status201Created, location, created.ETag,
+                    JsonSerializer.Serialize(created, ApiJsonContext.Default.NoteResponse)), cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
         }
         await cache.PutAsync(ownerId, created);
         await cache.InvalidatePagesAsync(ownerId);
         context.Response.Headers.ETag = created.ETag;
         return TypedResults.Created(location, created);
+    }
+
+    /// <summary>The first response again, written by the same serializer, so its bytes are the first one's.</summary>
+    private static Created<NoteResponse> Replay(StoredOutcome outcome, HttpContext context)
+    {
+        var note = JsonSerializer.Deserialize(outcome.Body, ApiJsonContext.Default.NoteResponse)!;
+        context.Response.Headers.ETag = outcome.ETag;
+        context.Response.Headers[IdempotencyStore.ReplayedHeader] = "true";
+        return TypedResults.Created(outcome.Location, note);
     }
 
     private static async Task<Results<Ok<NoteResponse>, StatusCodeHttpResult, ProblemHttpResult>> Get(
@@ -168,8 +183,10 @@ internal static class NotesApi
         return TypedResults.Ok(page);
     }
 
+    /// <summary>A replacement that makes the note larger must fit in the owner's byte quota (409 quota-exceeded); a smaller one always fits.</summary>
     private static async Task<Results<Ok<NoteResponse>, ValidationProblem, ProblemHttpResult>> Update(
-        Guid id, NoteRequest body, NpgsqlDataSource db, NoteCache cache, HttpContext context, CancellationToken cancellationToken)
+        Guid id, NoteRequest body, NpgsqlDataSource db, NoteCache cache, IOptions<NoteQuotaOptions> quotas, HttpContext context,
+        CancellationToken cancellationToken)
     {
         var ownerId = context.User.Id();
         var (note, errors) = body.Validate();
@@ -182,12 +199,33 @@ internal static class NotesApi
         {
             return problem;
         }
-        var updated = await NoteQueries.UpdateAsync(db, ownerId, id, precondition.Version, note, cancellationToken);
-        if (updated is null)
+        var quota = quotas.Value;
+        NoteResponse response;
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            return await MissingOrStaleAsync(db, ownerId, id, cancellationToken);
+            var usage = await NoteQuotas.LockAsync(transaction, ownerId, cancellationToken);
+            if (await NoteQueries.BytesAsync(transaction, ownerId, id, cancellationToken) is not { } before)
+            {
+                return Problems.NotFound("note");
+            }
+            var growth = note.Bytes - before;
+            if (growth > 0 && usage.Bytes + growth > quota.MaxBytesPerUser)
+            {
+                return NoteQuotas.Exceeded(quota, usage, growth);
+            }
+            // The note exists and no other write of this owner can run meanwhile: no row means another version.
+            if (await NoteQueries.UpdateAsync(transaction, ownerId, id, precondition.Version, note, cancellationToken) is not { } updated)
+            {
+                return Preconditions.Failed();
+            }
+            if (growth != 0)
+            {
+                await NoteQuotas.AdjustAsync(transaction, ownerId, 0, growth, cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            response = updated.ToResponse();
         }
-        var response = updated.ToResponse();
         await cache.PutAsync(ownerId, response);
         await cache.InvalidatePagesAsync(ownerId);
         context.Response.Headers.ETag = response.ETag;
@@ -203,9 +241,17 @@ internal static class NotesApi
         {
             return problem;
         }
-        if (!await NoteQueries.DeleteAsync(db, ownerId, id, precondition.Version, cancellationToken))
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            return await MissingOrStaleAsync(db, ownerId, id, cancellationToken);
+            await NoteQuotas.LockAsync(transaction, ownerId, cancellationToken);
+            if (await NoteQueries.DeleteAsync(transaction, ownerId, id, precondition.Version, cancellationToken) is not { } bytes)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return await MissingOrStaleAsync(db, ownerId, id, cancellationToken);
+            }
+            await NoteQuotas.AdjustAsync(transaction, ownerId, -1, -bytes, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
         await cache.DeletedAsync(id);
         await cache.InvalidatePagesAsync(ownerId);

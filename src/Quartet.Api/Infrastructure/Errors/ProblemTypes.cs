@@ -25,9 +25,9 @@ internal static class ProblemTypes
     public const string PreconditionRequired = Prefix + "precondition-required";
     public const string PreconditionFailed = Prefix + "precondition-failed";
     public const string IdempotencyMismatch = Prefix + "idempotency-key-reused";
-    public const string IdempotencyInProgress = Prefix + "idempotency-key-in-progress";
     public const string InvalidLink = Prefix + "invalid-link";
     public const string EmailUnverified = Prefix + "email-unverified";
+    public const string QuotaExceeded = Prefix + "quota-exceeded";
 
     public static string ForStatus(int status) => status switch
     {

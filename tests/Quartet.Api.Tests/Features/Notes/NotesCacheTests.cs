@@ -120,4 +120,37 @@ public sealed class NotesWithoutRedisTests(PrivateStack privateStack) : IClassFi
 
         await _stack.Redis.StartAsync(TestContext.Current.CancellationToken);
     }
+
+    /// <summary>Idempotency-Key records live in PostgreSQL: with Redis stopped, a keyed create is made once and its retry replayed.</summary>
+    [Fact]
+    public async Task WithRedisStoppedABearerCreateWithAnIdempotencyKeyIsMadeOnceAndReplayed()
+    {
+        using var client = _factory.CreateHttpsClient();
+        var email = ApiClient.NewEmail();
+        await client.RegisterAsync(email);
+        var (token, _) = await client.TokenAsync(email);
+        var key = Guid.NewGuid().ToString();
+        HttpRequestMessage Create() => new HttpRequestMessage(HttpMethod.Post, "/api/notes")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { title = "keyed while Redis was down " + key }),
+            Headers = { { "Idempotency-Key", key } },
+        }.WithBearer(token);
+
+        await _stack.Redis.StopAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            using var first = await client.SendAsync(Create());
+            using var retry = await client.SendAsync(Create());
+
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+            Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+            Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+            Assert.Equal(first.Headers.Location, retry.Headers.Location);
+            Assert.Equal(1L, await _stack.ScalarAsync<long>(_factory.Database, $"SELECT count(*) FROM notes WHERE title = 'keyed while Redis was down {key}'"));
+        }
+        finally
+        {
+            await _stack.Redis.StartAsync(TestContext.Current.CancellationToken);
+        }
+    }
 }

@@ -2219,7 +2219,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and body within 24 hours returns the first response. */
+                /** @description Makes a retry safe: the same key and body within the retention (24 hours by default) returns the first response; a concurrent retry waits for it. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2438,6 +2438,15 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

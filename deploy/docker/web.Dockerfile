@@ -23,11 +23,16 @@ COPY --from=build /web/dist /usr/share/quartet/web
 # /etc/nginx/templates/*.template into /etc/nginx/conf.d with envsubst, replacing only variables that
 # are defined; the filter narrows that to QUARTET_*, so nginx's own $variables are never touched.
 COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.template
+# Sourced by the entrypoint before rendering (mode 755 from the repository): QUARTET_TRUSTED_PROXIES
+# becomes the set_real_ip_from lines of QUARTET_REAL_IP_FROM. Both default to none.
+COPY deploy/nginx/15-quartet-real-ip.envsh /docker-entrypoint.d/15-quartet-real-ip.envsh
 ENV NGINX_ENVSUBST_FILTER=^QUARTET_ \
     QUARTET_BACKEND=backend:8080 \
     QUARTET_LISTEN=8080 \
     QUARTET_WEB_ROOT=/usr/share/quartet/web \
-    QUARTET_ACCESS_LOG=/dev/stdout
+    QUARTET_ACCESS_LOG=/dev/stdout \
+    QUARTET_TRUSTED_PROXIES= \
+    QUARTET_REAL_IP_FROM=
 EXPOSE 8080
 # nginx itself answers, with the SPA's index.html from disk (wget is busybox's in the Alpine image).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \

@@ -34,6 +34,7 @@ public sealed class NativeStack
         {
             Detached = detached,
             ProbePath = "health/ready",
+            TrustedProxies = settings.TrustedProxies,
         };
     }
 

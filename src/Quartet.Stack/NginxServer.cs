@@ -17,6 +17,12 @@ public sealed partial class NginxServer(string directory, int port, string backe
     public string AccessLog => Path.Combine(Directory, "access.log");
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
+    /// <summary>
+    /// Networks (CIDR) or addresses of a proxy or load balancer in front of nginx, separated by commas or
+    /// spaces: their X-Forwarded-For names the client (QUARTET_TRUSTED_PROXIES). Empty trusts none.
+    /// </summary>
+    public string TrustedProxies { get; init; } = "";
+
     /// <summary>What the readiness probe asks for: the index page, or /health/ready behind it.</summary>
     public string ProbePath { get; init; } = "index.html";
 
@@ -34,6 +40,7 @@ public sealed partial class NginxServer(string directory, int port, string backe
             ["QUARTET_LISTEN"] = $"127.0.0.1:{Port}",
             ["QUARTET_WEB_ROOT"] = WebRoot,
             ["QUARTET_ACCESS_LOG"] = AccessLog,
+            ["QUARTET_REAL_IP_FROM"] = RealIpFrom(TrustedProxies),
         };
         var template = await File.ReadAllTextAsync(templateFile, cancellationToken);
         var rendered = Variable().Replace(template, m => values.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
@@ -102,6 +109,21 @@ public sealed partial class NginxServer(string directory, int port, string backe
 
     public override Task<bool> AnswersAsync(CancellationToken cancellationToken) =>
         AnswersHttpAsync(new Uri(BaseAddress, ProbePath), cancellationToken);
+
+    /// <summary>The set_real_ip_from lines for QUARTET_TRUSTED_PROXIES, each network checked first.</summary>
+    public static string RealIpFrom(string trustedProxies)
+    {
+        var lines = new List<string>();
+        foreach (var entry in trustedProxies.Split([',', ' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!System.Net.IPNetwork.TryParse(entry, out _) && !System.Net.IPAddress.TryParse(entry, out _))
+            {
+                throw new StackException($"QUARTET_TRUSTED_PROXIES: '{entry}' is not an address or a network in CIDR form (10.0.0.0/8, 2001:db8::/32)");
+            }
+            lines.Add($"set_real_ip_from {entry};");
+        }
+        return string.Join("\n", lines);
+    }
 
     [GeneratedRegex(@"\$\{([A-Z_]+)\}")]
     private static partial Regex Variable();

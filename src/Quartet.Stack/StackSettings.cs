@@ -8,6 +8,9 @@ public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPo
     /// <summary>The backend's Prometheus endpoint on 127.0.0.1; null (the default) serves no metrics.</summary>
     public int? MetricsPort { get; init; }
 
+    /// <summary>The networks of a proxy in front of nginx whose X-Forwarded-For nginx believes; empty (the default) trusts none.</summary>
+    public string TrustedProxies { get; init; } = "";
+
     public static StackSettings FromEnvironment() => new(
         Port("QUARTET_HTTP_PORT", 8080),
         Port("QUARTET_BACKEND_PORT", 8081),
@@ -18,6 +21,7 @@ public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPo
         Port("QUARTET_MAIL_PORT", 1080))
     {
         MetricsPort = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("QUARTET_METRICS_PORT")) ? null : Port("QUARTET_METRICS_PORT", 0),
+        TrustedProxies = Environment.GetEnvironmentVariable("QUARTET_TRUSTED_PROXIES") ?? "",
     };
 
     /// <summary>Free ports for a private stack beside any other (the end-to-end tests).</summary>

@@ -9,7 +9,9 @@ public static class TestNginx
 {
     public const string AssetName = "assets/app-3f9c2a1b.js";
 
-    public static async Task<NginxServer> StartNewAsync(Uri backend)
+    /// <param name="backend">The backend nginx proxies to.</param>
+    /// <param name="trustedProxies">QUARTET_TRUSTED_PROXIES: the peers whose X-Forwarded-For nginx believes (none by default).</param>
+    public static async Task<NginxServer> StartNewAsync(Uri backend, string trustedProxies = "")
     {
         var directory = TestPaths.NewDirectory("nginx");
         var build = Path.Combine(directory, "build");
@@ -20,7 +22,10 @@ public static class TestNginx
         await File.WriteAllTextAsync(Path.Combine(build, AssetName), string.Concat(Enumerable.Repeat("console.log('quartet');\n", 400)));
 
         var nginx = new NginxServer(Path.Combine(directory, "nginx"), Ports.Free(), $"127.0.0.1:{backend.Port}",
-            Path.Combine(TestPaths.Repository, "deploy", "nginx", "default.conf.template"), directory, directory);
+            Path.Combine(TestPaths.Repository, "deploy", "nginx", "default.conf.template"), directory, directory)
+        {
+            TrustedProxies = trustedProxies,
+        };
         await nginx.PublishWebRootAsync(build, TestContext.Current.CancellationToken);
         await nginx.StartAsync(TestContext.Current.CancellationToken);
         return nginx;

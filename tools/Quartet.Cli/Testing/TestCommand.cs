@@ -66,7 +66,7 @@ internal sealed class TestCommand(Cli cli)
     {
         var listed = await CommandRunner.RunCheckedAsync(new Command("git", ["-C", cli.Root, "ls-files"]), cancellationToken);
         var scripts = listed.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Where(f => f.EndsWith(".sh", StringComparison.Ordinal) || f is "quartet" or ".ci/run").ToArray();
+            .Where(f => f.EndsWith(".sh", StringComparison.Ordinal) || f.EndsWith(".envsh", StringComparison.Ordinal) || f is "quartet" or ".ci/run").ToArray();
         cli.Say($"shellcheck {string.Join(' ', scripts)}");
         var result = await CommandRunner.RunAsync(new Command("shellcheck", ["-x", .. scripts]) { WorkingDirectory = cli.Root }, cancellationToken);
         await File.WriteAllTextAsync(LogFile("shell"), result.Output + result.Error, cancellationToken);

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
 using Npgsql;
 using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
@@ -22,7 +21,7 @@ internal static class AccountApi
     public static RouteGroupBuilder MapAccountApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/account").WithTags("Account").RequireAuthorization().WithProblems(400, 401, 403, 503);
-        group.MapPost("/password", ChangePassword).WithName("ChangePassword").ProducesProblem(413);
+        group.MapPost("/password", ChangePassword).WithName("ChangePassword").ProducesProblem(413).ProducesProblem(429);
         group.MapGet("/sessions", ListSessions).WithName("ListSessions");
         group.MapDelete("/sessions/{id}", EndSession).WithName("EndSession").ProducesProblem(404);
         group.MapPost("/sessions/revoke-others", EndOtherSessions).WithName("EndOtherSessions");
@@ -30,15 +29,19 @@ internal static class AccountApi
     }
 
     /// <summary>Ends every other session and every refresh and access token of the user; the current session stays.</summary>
-    private static async Task<Results<NoContent, ValidationProblem>> ChangePassword(
-        ChangePasswordRequest body, NpgsqlDataSource db, PasswordHashing passwords, UserSignOut signOut, AuditLog audit,
-        HttpContext context, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePassword(
+        ChangePasswordRequest body, NpgsqlDataSource db, PasswordHashing passwords, CurrentPassword currentPassword, UserSignOut signOut,
+        AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
         var userId = context.User.Id();
         var user = await UserAccounts.FindByIdAsync(db, userId, cancellationToken);
         var errors = new FieldErrors();
-        if (user is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > UserAccounts.MaxPasswordLength
-            || passwords.Verify(user.PasswordHash, body.CurrentPassword) == PasswordVerificationResult.Failed)
+        var current = user is null ? default : await currentPassword.VerifyAsync(user, body.CurrentPassword, context, cancellationToken);
+        if (current.Throttled is { } throttled)
+        {
+            return throttled;
+        }
+        if (!current.Verified)
         {
             errors.Add("currentPassword", "The current password is wrong.");
         }
@@ -55,7 +58,7 @@ internal static class AccountApi
             return errors.ToProblem();
         }
 
-        await UserAccounts.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
+        await UserAccounts.SetPasswordHashAsync(db, userId, await passwords.HashAsync(body.NewPassword!, cancellationToken), cancellationToken);
         var ended = await signOut.EndEverythingAsync(userId, keepSessionId: context.User.SessionId());
         await audit.WriteAsync(AuditEvents.PasswordChanged, userId, userId, context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
 using Npgsql;
 using Quartet.Api.Features.Users;
 using Quartet.Api.Infrastructure.Audit;
@@ -38,7 +37,7 @@ internal static class AccountMailApi
 
         var account = routes.MapGroup("/api/account/email").WithTags("Account mail").RequireAuthorization().WithProblems(400, 401, 403, 503);
         account.MapGet("", EmailStatus).WithName("GetEmailStatus").ProducesProblem(404);
-        account.MapPut("", ChangeEmail).WithName("ChangeEmail").ProducesProblem(404).ProducesProblem(409).ProducesProblem(413);
+        account.MapPut("", ChangeEmail).WithName("ChangeEmail").ProducesProblem(404).ProducesProblem(409).ProducesProblem(413).ProducesProblem(429);
         account.MapPost("/verification", ResendVerification).WithName("ResendVerification").ProducesProblem(404).ProducesProblem(409)
             .ProducesProblem(429);
     }
@@ -75,7 +74,7 @@ internal static class AccountMailApi
         {
             return errors.ToProblem();
         }
-        if (await AccountTokens.ResetPasswordAsync(db, hash, Caller(context), passwords.Hash(body.NewPassword!), cancellationToken) is not { } userId)
+        if (await AccountTokens.ResetPasswordAsync(db, hash, Caller(context), await passwords.HashAsync(body.NewPassword!, cancellationToken), cancellationToken) is not { } userId)
         {
             return InvalidLink();
         }
@@ -120,7 +119,7 @@ internal static class AccountMailApi
     /// the address, so the user logs in again with the new one. The old address is told.
     /// </summary>
     private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangeEmail(
-        ChangeEmailRequest body, NpgsqlDataSource db, PasswordHashing passwords, UserSignOut signOut, MailOutbox outbox, AuditLog audit,
+        ChangeEmailRequest body, NpgsqlDataSource db, CurrentPassword currentPassword, UserSignOut signOut, MailOutbox outbox, AuditLog audit,
         HttpContext context, CancellationToken cancellationToken)
     {
         var user = await UserAccounts.FindByIdAsync(db, context.User.Id(), cancellationToken);
@@ -138,8 +137,12 @@ internal static class AccountMailApi
         {
             errors.Add("email", "This is the address the account has already.");
         }
-        if (string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > UserAccounts.MaxPasswordLength
-            || passwords.Verify(user.PasswordHash, body.CurrentPassword) == PasswordVerificationResult.Failed)
+        var current = await currentPassword.VerifyAsync(user, body.CurrentPassword, context, cancellationToken);
+        if (current.Throttled is { } throttled)
+        {
+            return throttled;
+        }
+        if (!current.Verified)
         {
             errors.Add("currentPassword", "The current password is wrong.");
         }

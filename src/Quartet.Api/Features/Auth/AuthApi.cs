@@ -24,7 +24,7 @@ internal static class AuthApi
     public static RouteGroupBuilder MapAuthApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth").WithProblems(400, 503);
-        group.MapPost("/register", Register).WithName("Register").ProducesProblem(409).ProducesProblem(413);
+        group.MapPost("/register", Register).WithName("Register").ProducesProblem(409).ProducesProblem(413).ProducesProblem(429);
         group.MapPost("/login", Login).WithName("Login").ProducesProblem(401).ProducesProblem(403).ProducesProblem(413).ProducesProblem(429);
         group.MapPost("/token", Token).WithName("IssueToken").ProducesProblem(401).ProducesProblem(403).ProducesProblem(413).ProducesProblem(429);
         group.MapPost("/refresh", Refresh).WithName("RefreshToken").ProducesProblem(401).ProducesProblem(413);
@@ -38,8 +38,8 @@ internal static class AuthApi
     }
 
     private static async Task<Results<Created<UserResponse>, ValidationProblem, ProblemHttpResult>> Register(
-        Credentials body, NpgsqlDataSource db, PasswordHashing passwords, AuditLog audit, MailOutbox outbox, HttpContext context,
-        CancellationToken cancellationToken)
+        Credentials body, NpgsqlDataSource db, PasswordHashing passwords, RegistrationThrottle registrations, AuditLog audit, MailOutbox outbox,
+        HttpContext context, CancellationToken cancellationToken)
     {
         var email = UserAccounts.NormalizeEmail(body.Email);
         var errors = new FieldErrors();
@@ -56,7 +56,12 @@ internal static class AuthApi
             return errors.ToProblem();
         }
 
-        var user = new User(Guid.CreateVersion7(), email, passwords.Hash(body.Password!), "user", null, DateTime.UtcNow, null);
+        if (await registrations.ReserveAsync(context) is { } refused)
+        {
+            return refused;
+        }
+
+        var user = new User(Guid.CreateVersion7(), email, await passwords.HashAsync(body.Password!, cancellationToken), "user", null, DateTime.UtcNow, null);
         if (!await UserAccounts.TryCreateAsync(db, user, cancellationToken))
         {
             return Problems.Conflict("An account with that email already exists.");
@@ -229,8 +234,8 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
             return LoginCheck.Failed(errors.ToProblem());
         }
 
-        var ip = context.ClientIp();
-        if (await throttle.RetryAfterAsync(email, ip) is { } wait)
+        var client = context.ClientKey();
+        if (await throttle.ReserveAsync(email, client) is { } wait)
         {
             var seconds = (int)Math.Ceiling(wait.TotalSeconds);
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -244,10 +249,18 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
 
         var user = email.Length <= UserAccounts.MaxEmailLength && !email.HasNul() ? await UserAccounts.FindByEmailAsync(db, email, cancellationToken) : null;
         var password = body.Password!.Length <= UserAccounts.MaxPasswordLength ? body.Password : "";
-        var verified = passwords.Verify(user?.PasswordHash ?? _decoyHash.Value, password);
+        PasswordVerificationResult verified;
+        try
+        {
+            verified = await passwords.VerifyAsync(user?.PasswordHash ?? _decoyHash.Value, password, cancellationToken);
+        }
+        catch (PasswordHashingBusyException)
+        {
+            await throttle.ReleaseAsync(email, client);
+            throw;
+        }
         if (user is null || user.IsDisabled || verified == PasswordVerificationResult.Failed)
         {
-            await throttle.RecordFailureAsync(email, ip);
             await audit.WriteAsync(AuditEvents.LoginFailed, user?.Id, null, context,
                 new { email, reason = user is null ? "unknown-email" : user.IsDisabled ? "disabled" : "wrong-password" }, cancellationToken);
             QuartetMetrics.Login(user is null ? QuartetMetrics.LoginOutcome.UnknownEmail
@@ -256,11 +269,11 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
                 "The email or password is wrong."));
         }
 
+        await throttle.SucceededAsync(email, client);
         if (verified == PasswordVerificationResult.SuccessRehashNeeded)
         {
-            await UserAccounts.SetPasswordHashAsync(db, user.Id, passwords.Hash(password), cancellationToken);
+            await UserAccounts.SetPasswordHashAsync(db, user.Id, await passwords.HashAsync(password, cancellationToken), cancellationToken);
         }
-        await throttle.ResetAsync(email, ip);
         await audit.WriteAsync(AuditEvents.LoginSucceeded, user.Id, user.Id, context, cancellationToken: cancellationToken);
         QuartetMetrics.Login(QuartetMetrics.LoginOutcome.Succeeded);
         return LoginCheck.Passed(user);

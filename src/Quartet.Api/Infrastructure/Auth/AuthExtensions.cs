@@ -25,7 +25,8 @@ internal static class AuthExtensions
             .Validate(o => o.AccessTokenLifetime > TimeSpan.Zero && o.RefreshTokenLifetime > o.AccessTokenLifetime,
                 "Tokens: lifetimes must be positive, the refresh token's longer").ValidateOnStart();
         builder.Services.AddOptions<ThrottleOptions>().BindConfiguration(ThrottleOptions.Section).ValidateDataAnnotations()
-            .Validate(o => o.Window > TimeSpan.Zero, "Throttling: Window must be positive").ValidateOnStart();
+            .Validate(o => o.Window > TimeSpan.Zero && o.AccountWindow > TimeSpan.Zero && o.RegistrationWindow > TimeSpan.Zero,
+                "Throttling: Window, AccountWindow and RegistrationWindow must be positive").ValidateOnStart();
         builder.Services.AddOptions<PasswordHashingOptions>().BindConfiguration(PasswordHashingOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ProxyOptions>().BindConfiguration(ProxyOptions.Section).ValidateDataAnnotations()
@@ -50,6 +51,8 @@ internal static class AuthExtensions
         builder.Services.AddSingleton<RefreshTokenStore>();
         builder.Services.AddSingleton<UserSignOut>();
         builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddSingleton<RegistrationThrottle>();
+        builder.Services.AddSingleton<CurrentPassword>();
         builder.Services.AddSingleton<AuditLog>();
 
         builder.Services.AddAuthentication(DefaultScheme)

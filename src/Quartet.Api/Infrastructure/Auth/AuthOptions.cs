@@ -26,11 +26,18 @@ internal sealed class ThrottleOptions
 {
     public const string Section = "Throttling";
 
-    /// <summary>Failed logins allowed per account and client IP within <see cref="Window"/>.</summary>
+    /// <summary>Failed logins allowed per account and client (an IPv4 address or IPv6 /64) within <see cref="Window"/>.</summary>
     [Range(1, 10_000)] public int FailuresPerAccountAndIp { get; set; } = 5;
-    /// <summary>Failed logins allowed per client IP, whatever the account, within <see cref="Window"/>.</summary>
+    /// <summary>Failed logins allowed per client, whatever the account, within <see cref="Window"/>.</summary>
     [Range(1, 100_000)] public int FailuresPerIp { get; set; } = 50;
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>Failed logins allowed per account from all clients together within <see cref="AccountWindow"/>.</summary>
+    [Range(1, 100_000)] public int FailuresPerAccount { get; set; } = 10;
+    /// <summary>Short, so that a guesser spread over many addresses can lock the owner out for this long at most.</summary>
+    public TimeSpan AccountWindow { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>Registrations allowed per client within <see cref="RegistrationWindow"/>.</summary>
+    [Range(1, 100_000)] public int RegistrationsPerIp { get; set; } = 20;
+    public TimeSpan RegistrationWindow { get; set; } = TimeSpan.FromHours(1);
 }
 
 internal sealed class ProxyOptions

@@ -28,7 +28,8 @@ internal static class HashPasswordCommand
             await error.WriteLineAsync($"hash-password: Passwords__Iterations must be at least {PasswordHashingOptions.MinimumIterations}");
             return 2;
         }
-        await output.WriteLineAsync(new PasswordHashing(Options.Create(options)).Hash(password));
+        using var hashing = new PasswordHashing(Options.Create(options));
+        await output.WriteLineAsync(hashing.Hash(password));
         return 0;
     }
 }

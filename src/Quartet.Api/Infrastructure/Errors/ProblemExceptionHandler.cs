@@ -36,6 +36,13 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 Title = "Service temporarily unavailable",
                 Detail = $"{unavailable.Dependency} is unavailable; try again shortly.",
             },
+            Passwords.PasswordHashingBusyException => new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Type = ProblemTypes.Busy,
+                Title = "Server busy",
+                Detail = "Too many password checks are running; try again in a second.",
+            },
             NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: System.Net.Sockets.SocketException or TimeoutException } => new ProblemDetails
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
@@ -45,7 +52,12 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             },
             _ => null,
         };
-        if (problem?.Status == StatusCodes.Status503ServiceUnavailable)
+        if (exception is Passwords.PasswordHashingBusyException)
+        {
+            // A hashing slot frees within a fraction of a second; not a dependency outage, so not logged as one.
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
+        else if (problem?.Status == StatusCodes.Status503ServiceUnavailable)
         {
             httpContext.Response.Headers.RetryAfter = "5";
             LogUnavailable(logger, exception.GetType().Name, httpContext.Request.Method, httpContext.Request.Path);

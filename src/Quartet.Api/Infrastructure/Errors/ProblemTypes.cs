@@ -22,6 +22,7 @@ internal static class ProblemTypes
     public const string Conflict = Prefix + "conflict";
     public const string InvalidToken = Prefix + "invalid-token";
     public const string Unavailable = Prefix + "unavailable";
+    public const string Busy = Prefix + "busy";
     public const string PreconditionRequired = Prefix + "precondition-required";
     public const string PreconditionFailed = Prefix + "precondition-failed";
     public const string IdempotencyMismatch = Prefix + "idempotency-key-reused";

@@ -20,9 +20,9 @@ public sealed class CommandTests(SharedStack shared)
         Assert.Equal(0x01, bytes[0]);                                                     // format v3
         Assert.Equal(2u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(1)));      // HMAC-SHA512
         Assert.Equal(210_000u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(5))); // iterations
-        var hashing = new PasswordHashing(Options.Create(new PasswordHashingOptions()));
-        Assert.Equal(PasswordVerificationResult.Success, hashing.Verify(hash, "correct horse battery staple"));
-        Assert.Equal(PasswordVerificationResult.Failed, hashing.Verify(hash, "correct horse battery stapler"));
+        using var hashing = new PasswordHashing(Options.Create(new PasswordHashingOptions()));
+        Assert.Equal(PasswordVerificationResult.Success, await hashing.VerifyAsync(hash, "correct horse battery staple", CancellationToken.None));
+        Assert.Equal(PasswordVerificationResult.Failed, await hashing.VerifyAsync(hash, "correct horse battery stapler", CancellationToken.None));
         Assert.DoesNotContain("correct horse", result.Output + result.Error, StringComparison.Ordinal);
     }
 

@@ -24,4 +24,22 @@ public sealed class FuzzFindingsTests(SharedStack shared) : ApiTest(shared, sign
         }
         Assert.Equal(0L, await Factory.Stack.ScalarAsync<long>(Factory.Database, "SELECT count(*) FROM notes"));
     }
+
+    [Fact]
+    public async Task AnAdminUsersPageNearInt32MaxIsAnEmptyPageNotA500()
+    {
+        using var admin = Factory.CreateHttpsClient();
+        var email = ApiClient.NewEmail("admin");
+        await admin.RegisterAsync(email);
+        await Factory.Stack.ExecuteAsync(Factory.Database, $"UPDATE users SET role = 'admin' WHERE email = '{email}'");
+        await admin.LoginAsync(email);
+
+        using var response = await admin.GetAsync("/api/admin/users?page=2147483647&pageSize=100");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var page = (await response.JsonAsync()).RootElement;
+        Assert.Empty(page.GetProperty("items").EnumerateArray());
+        Assert.Equal(int.MaxValue, page.GetProperty("page").GetInt32());
+        Assert.True(page.GetProperty("total").GetInt64() >= 2);
+    }
 }

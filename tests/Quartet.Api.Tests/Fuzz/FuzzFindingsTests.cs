@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Net;
+using System.Text;
 
 namespace Quartet.Api.Tests.Fuzz;
 
@@ -41,5 +43,20 @@ public sealed class FuzzFindingsTests(SharedStack shared) : ApiTest(shared, sign
         Assert.Empty(page.GetProperty("items").EnumerateArray());
         Assert.Equal(int.MaxValue, page.GetProperty("page").GetInt32());
         Assert.True(page.GetProperty("total").GetInt64() >= 2);
+    }
+
+    [Fact]
+    public async Task ACursorWhoseTimeIsBeyondWhatADateTimeHoldsIsAValidationErrorNotA500()
+    {
+        await Client.CreateNoteAsync("one");
+        foreach (var micros in new[] { "922337203685477580", "9223372036854775807", "253402300800000000" })
+        {
+            var cursor = Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{micros}|{Guid.NewGuid():N}|"));
+
+            using var response = await Client.GetAsync($"/api/notes?cursor={cursor}");
+
+            var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "urn:quartet:problem:validation");
+            Assert.True(problem.GetProperty("errors").TryGetProperty("cursor", out _), micros);
+        }
     }
 }

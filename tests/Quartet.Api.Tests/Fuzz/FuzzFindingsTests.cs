@@ -59,4 +59,24 @@ public sealed class FuzzFindingsTests(SharedStack shared) : ApiTest(shared, sign
             Assert.True(problem.GetProperty("errors").TryGetProperty("cursor", out _), micros);
         }
     }
+
+    [Fact]
+    public async Task AStarInsideAnIfMatchListNamesNoVersionInsteadOfFailing()
+    {
+        var note = await Client.CreateNoteAsync("one");
+
+        using (var replaced = await Client.PutNoteAsync(note.Id, new { title = "two", body = "", tags = Array.Empty<string>() }, "*, \"1\""))
+        {
+            Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+            Assert.Equal("\"2\"", replaced.Headers.ETag?.ToString());
+        }
+        using (var stale = await Client.DeleteNoteAsync(note.Id, "*, \"1\""))
+        {
+            await stale.AssertProblemAsync(HttpStatusCode.PreconditionFailed, "urn:quartet:problem:precondition-failed");
+        }
+        using var onlyStars = await Client.DeleteNoteAsync(note.Id, "*, *");
+        await onlyStars.AssertProblemAsync(HttpStatusCode.PreconditionFailed, "urn:quartet:problem:precondition-failed");
+        using var still = await Client.GetAsync($"/api/notes/{note.Id}");
+        Assert.Equal(HttpStatusCode.OK, still.StatusCode);
+    }
 }

@@ -86,6 +86,18 @@ internal static class FuzzCases
                     Add($"{Where(parameter)} {parameter.Name} left out", valid.With(parameter, null));
                 }
             }
+            // Optional parameters are left out of the valid request; here each is set to a valid value, twice (an
+            // Idempotency-Key's second request is a replay), then with another body (for that key, 422).
+            foreach (var parameter in operation.Parameters.Where(p => p.In != ParameterLocation.Path && ValidValue(operation, p, seeds) is null))
+            {
+                var set = valid.With(parameter, OptionalValue(parameter, seeds));
+                Add($"{Where(parameter)} {parameter.Name} = a valid value", set);
+                Add($"{Where(parameter)} {parameter.Name} = a valid value, again", set);
+                if (operation.Body?.FirstOrDefault(f => f.Type == "string") is { } text)
+                {
+                    Add($"{Where(parameter)} {parameter.Name} = a valid value, with another body", set.WithField(text.Name, HostileValues.JsonString("fuzz other")));
+                }
+            }
             foreach (var field in operation.Body ?? [])
             {
                 foreach (var (label, json) in FieldValues(field))
@@ -372,6 +384,15 @@ internal static class FuzzCases
         { Required: true, Type: "integer" or "number" } => "1",
         { Required: true } => "fuzz",
         _ => null,
+    };
+
+    private static string OptionalValue(ApiParameter parameter, FuzzSeeds seeds) => parameter.Name switch
+    {
+        "Idempotency-Key" => "fuzz-key-1",
+        "If-None-Match" => "\"1\"",
+        "cursor" => seeds.Cursor ?? "",
+        "page" => "2",
+        _ => parameter.Type is "integer" or "number" ? "1" : "fuzz",
     };
 
     private static byte[] ValidField(ApiOperation operation, BodyField field, FuzzSeeds seeds) => field.Name switch

@@ -23,13 +23,16 @@ public sealed class OpenApiFuzzTests(SharedStack shared)
     private static readonly string[] Internals = ["   at ", "Exception", "Npgsql", "StackExchange", "System.", "Microsoft.", "PostgreSQL error", "ERR "];
 
     /// <summary>
-    /// The suite must not trip the login throttle or the per-user limits: with them at their defaults most requests
-    /// would be 429 and reach nothing behind. Keys a build does not know are ignored, so this holds across versions.
+    /// The suite must not trip the login throttles or the per-user write limits: at their defaults most requests
+    /// would be 429 and reach nothing behind. Each is at the top of its range; a key a build does not have is ignored.
     /// </summary>
     private static readonly Dictionary<string, string?> Settings = new()
     {
         ["Throttling:FailuresPerAccountAndIp"] = "10000",
         ["Throttling:FailuresPerIp"] = "100000",
+        ["Throttling:FailuresPerAccount"] = "100000",
+        ["Throttling:RegistrationsPerIp"] = "100000",
+        ["WriteLimits:RequestsPerWindow"] = "1000000",
     };
 
     [Fact]

@@ -97,7 +97,7 @@ internal static class ApiDocument
             ? schemas.GetProperty(reference.GetString()!["#/components/schemas/".Length..])
             : schema;
 
-    /// <summary>The schema's type without "null" (OpenAPI 3.1 writes nullable as ["null", "string"]); a $ref is an object.</summary>
+    /// <summary>The type of the schema (a $ref followed) without "null": OpenAPI 3.1 writes a nullable string as ["null", "string"].</summary>
     private static string TypeOf(JsonElement schema, JsonElement schemas)
     {
         schema = schema.ValueKind == JsonValueKind.Object ? Resolve(schema, schemas) : schema;

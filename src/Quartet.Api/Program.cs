@@ -6,6 +6,7 @@ using Quartet.Api.Infrastructure.Commands;
 using Quartet.Api.Infrastructure.Database;
 using Quartet.Api.Infrastructure.Errors;
 using Quartet.Api.Infrastructure.Health;
+using Quartet.Api.Infrastructure.Http;
 using Quartet.Api.Infrastructure.Logging;
 using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.Migrations;
@@ -49,6 +50,7 @@ try
     app.UseRequestLogging();
     app.UseProblemResponses();
     app.UseRequestBodyLimit();
+    app.UseRequestCharsetCheck();
     app.UseQuartetAuth();
     app.MapHealth();
     app.MapFeatures();

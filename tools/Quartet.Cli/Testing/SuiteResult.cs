@@ -22,6 +22,15 @@ internal sealed record SuiteResult(int Passed, int Failed, int Skipped)
         return new SuiteResult(Count("passed"), Count("failed") + Count("error") + Count("timeout") + Count("aborted"), Count("notExecuted"));
     }
 
+    /// <summary>
+    /// The lines starting with "report: " that tests wrote to their output (a summary worth seeing when they pass,
+    /// such as the fuzz suite's requests per operation), without the marker.
+    /// </summary>
+    public static IEnumerable<string> ReportLines(string file) =>
+        XDocument.Load(file).Descendants().Where(e => e.Name.LocalName is "Message" or "StdOut")
+            .SelectMany(e => e.Value.Split('\n')).Select(l => l.TrimEnd('\r'))
+            .Where(l => l.StartsWith("report: ", StringComparison.Ordinal)).Select(l => l["report: ".Length..]);
+
     /// <summary>Vitest's JSON reporter.</summary>
     public static SuiteResult FromVitest(string file)
     {

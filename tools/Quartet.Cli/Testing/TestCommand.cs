@@ -92,6 +92,10 @@ internal sealed class TestCommand(Cli cli)
             return SuiteResult.Fail;
         }
         var result = trx.Select(SuiteResult.FromTrx).Aggregate(SuiteResult.None, (a, b) => a + b);
+        foreach (var line in trx.SelectMany(SuiteResult.ReportLines))
+        {
+            cli.Say(line);
+        }
         if (exit != 0 && result.Failed == 0)
         {
             cli.Error($"{suite}: the test process exited with {exit} although no test failed; counting one failure");

@@ -52,6 +52,7 @@ internal static class AdminApi
             return errors.ToProblem();
         }
 
+        // The offset in 64 bits: a page near int.MaxValue would wrap to a negative OFFSET, which PostgreSQL refuses.
         // LIKE wildcards typed by the admin are searched for literally.
         var pattern = "%" + (q ?? "").Trim().ToLowerInvariant().Replace(@"\", @"\\", StringComparison.Ordinal)
             .Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal) + "%";
@@ -62,7 +63,7 @@ internal static class AdminApi
                 FROM users WHERE email LIKE @pattern
                 ORDER BY created_at, id
                 LIMIT @pageSize OFFSET @offset
-                """, new { pattern, pageSize, offset = (page - 1) * pageSize }, cancellationToken: cancellationToken))).ToList();
+                """, new { pattern, pageSize, offset = (long)(page - 1) * pageSize }, cancellationToken: cancellationToken))).ToList();
         var total = rows.Count > 0 ? rows[0].Total
             : await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT count(*) FROM users WHERE email LIKE @pattern", new { pattern }, cancellationToken: cancellationToken));

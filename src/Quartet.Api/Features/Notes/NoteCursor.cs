@@ -12,6 +12,9 @@ namespace Quartet.Api.Features.Notes;
 /// </summary>
 internal sealed record NoteCursor(long UpdatedAtMicros, Guid Id, float? Rank)
 {
+    /// <summary>The last microsecond a <see cref="DateTime"/> holds: a forged cursor past it is refused, not overflowed.</summary>
+    private static readonly long MaxMicros = (DateTime.MaxValue.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+
     public DateTime UpdatedAt => DateTime.UnixEpoch.AddTicks(UpdatedAtMicros * 10);
 
     public static NoteCursor After(DateTimeOffset updatedAt, Guid id, float? rank) =>
@@ -32,7 +35,7 @@ internal sealed record NoteCursor(long UpdatedAtMicros, Guid Id, float? Rank)
         {
             var parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(text)).Split('|');
             if (parts.Length == 3
-                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var micros)
+                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var micros) && micros <= MaxMicros
                 && Guid.TryParseExact(parts[1], "N", out var id))
             {
                 float? rank = parts[2].Length == 0 ? null

@@ -29,7 +29,8 @@ internal static class Preconditions
         var versions = new List<int>();
         if (EntityTagHeaderValue.TryParseList([header], out var tags))
         {
-            foreach (var tag in tags.Where(t => !t.IsWeak))
+            // A "*" inside a list is not an entity tag (RFC 9110 §13.1.1 allows it only alone), so it names no version.
+            foreach (var tag in tags.Where(t => !t.IsWeak && t.Tag.Length >= 2))
             {
                 if (int.TryParse(tag.Tag.AsSpan(1, tag.Tag.Length - 2), out var version))
                 {

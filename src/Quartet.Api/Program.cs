@@ -11,6 +11,7 @@ using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.Migrations;
 using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.OpenApi;
+using Quartet.Api.Infrastructure.RateLimiting;
 using Quartet.Api.Infrastructure.Redis;
 
 var command = AppCommands.Parse(args);
@@ -39,6 +40,7 @@ try
     builder.AddProblemResponses();
     builder.AddHealth();
     builder.AddQuartetAuth();
+    builder.AddWriteRateLimits();
     builder.AddMail();
     builder.AddFeatures();
     builder.AddOpenApiDocument();
@@ -50,6 +52,7 @@ try
     app.UseProblemResponses();
     app.UseRequestBodyLimit();
     app.UseQuartetAuth();
+    app.UseWriteRateLimits();
     app.MapHealth();
     app.MapFeatures();
     app.MapOpenApiDocument();

@@ -10,7 +10,10 @@
 # no environment and no file but the secret: the `default` user is off, and the user `quartet` logs in
 # with /run/secrets/redis_password (kept here as its SHA-256), may touch keys under `quartet:` only
 # (the backend's Redis__KeyPrefix), no pub/sub channel, and runs the commands in quartet.acl beside
-# this script. POSIX sh, without pipefail: the official image has no bash.
+# this script. `default` keeps every right while off (no login as it, with or without a password):
+# Redis 7.0 replays the append-only file's MULTI/EXEC blocks (each script's writes) as the default
+# user and drops those it may not run, so with `-@all` every session would be lost at a restart.
+# POSIX sh, without pipefail: the official image has no bash.
 set -eu
 
 say() { printf 'redis-start: %s\n' "$*" >&2; }
@@ -56,6 +59,6 @@ exec redis-server - <<EOF
 $persistence
 maxmemory $maxmemory
 maxmemory-policy $policy
-user default off resetpass resetkeys resetchannels -@all
+user default off resetpass ~* &* +@all
 user quartet on #$hash resetkeys ~quartet:* resetchannels $rules
 EOF

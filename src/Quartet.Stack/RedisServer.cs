@@ -67,7 +67,10 @@ public sealed class RedisServer(string dataDirectory, int port, string password,
             .AppendLine("appendfsync everysec")
             .AppendLine(CultureInfo.InvariantCulture, $"maxmemory {MaxMemory}")
             .AppendLine(IsCache ? "maxmemory-policy allkeys-lru" : "maxmemory-policy noeviction")
-            .AppendLine("user default off resetpass resetkeys resetchannels -@all")
+            // Off, so nobody can log in as default; but with every right, because Redis 7.0 replays the
+            // AOF's MULTI/EXEC (each script's writes) as the default user and drops an EXEC that user may
+            // not run: with -@all, every session would be lost at restart.
+            .AppendLine("user default off resetpass ~* &* +@all")
             .AppendLine(CultureInfo.InvariantCulture, $"user {User} on {RedisAcl.UserRules(Password, KeyPrefix, AclRules)}");
         if (AdminPassword is not null)
         {

@@ -63,6 +63,39 @@ public sealed partial class RedisAclTests(PrivateStack privateStack) : IClassFix
         Assert.Matches("WRONGPASS", await server.CommandAsAsync(RedisServer.AppUser, server.Password + "x", "PING"));
     }
 
+    /// <summary>
+    /// The append-only file holds each script's writes as MULTI/EXEC, which Redis 7.0 replays as the
+    /// default user: with that user stripped of its rights, a restart silently lost every session.
+    /// </summary>
+    [Fact]
+    public async Task SessionsAndRefreshTokensSurviveARestartOfTheStateRedis()
+    {
+        var stack = privateStack.Stack;
+        await using var factory = await QuartetFactory.CreateAsync(stack);
+        using var client = factory.CreateHttpsClient();
+        var email = await client.RegisterAndLoginAsync();
+        var (_, refresh) = await client.TokenAsync(email);
+
+        await stack.Redis.StopAsync(TestContext.Current.CancellationToken); // SIGTERM: Redis fsyncs its AOF and exits
+        await stack.Redis.StartAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("CRITICAL", await File.ReadAllTextAsync(stack.Redis.LogFile, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+
+        for (var attempt = 0; ; attempt++)
+        {
+            using var me = await client.GetAsync("/api/auth/me");
+            if (me.StatusCode == System.Net.HttpStatusCode.OK)
+            {
+                break;
+            }
+            // 503 while the client reconnects; 401 would mean the session is gone.
+            Assert.True(me.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && attempt < 50, $"after the restart: {(int)me.StatusCode}");
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+        using var refreshed = await client.PostAsync("/api/auth/refresh",
+            System.Net.Http.Json.JsonContent.Create(new { refreshToken = refresh }));
+        Assert.Equal(System.Net.HttpStatusCode.OK, refreshed.StatusCode);
+    }
+
     [Fact]
     public void EveryCommandTheBackendsScriptsCallIsGrantedAndNoCategoryIs()
     {

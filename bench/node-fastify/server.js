@@ -32,7 +32,11 @@ if (cluster.isPrimary) {
   const redis = new Redis({
     host: redisHost,
     port: Number(redisPort),
+    // Quartet's Redis user: keys under quartet: and the commands in deploy/redis/quartet.acl, which has
+    // no INFO, so no ready check.
+    username: env('REDIS_USERNAME', 'quartet'),
     password: fs.readFileSync(env('REDIS_PASSWORD_FILE'), 'utf8').replace(/[\r\n]+$/, ''),
+    enableReadyCheck: false,
     keyPrefix: prefix,
     enableAutoPipelining: true,
   });

@@ -12,6 +12,7 @@ using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.Migrations;
 using Quartet.Api.Infrastructure.Observability;
 using Quartet.Api.Infrastructure.OpenApi;
+using Quartet.Api.Infrastructure.RateLimiting;
 using Quartet.Api.Infrastructure.Redis;
 
 var command = AppCommands.Parse(args);
@@ -40,6 +41,7 @@ try
     builder.AddProblemResponses();
     builder.AddHealth();
     builder.AddQuartetAuth();
+    builder.AddWriteRateLimits();
     builder.AddMail();
     builder.AddFeatures();
     builder.AddOpenApiDocument();
@@ -52,6 +54,7 @@ try
     app.UseRequestBodyLimit();
     app.UseRequestCharsetCheck();
     app.UseQuartetAuth();
+    app.UseWriteRateLimits();
     app.MapHealth();
     app.MapFeatures();
     app.MapOpenApiDocument();

@@ -26,7 +26,8 @@ public sealed class NativeStack
             // `./quartet bench` starts beside it, migrate and psql.
             Settings = new Dictionary<string, string> { ["max_connections"] = "200" },
         };
-        Redis = new RedisServer(layout.RedisDirectory, settings.RedisPort, Secrets.Read("redis_password"), layout.RunDirectory, layout.LogDirectory) { Detached = detached };
+        Redis = NewRedis(cache: false, detached);
+        RedisCache = NewRedis(cache: true, detached);
         Mail = new MailCatcher(Path.Combine(layout.Root, "deploy", "maildev"), Path.Combine(layout.DataDirectory, "maildev"),
             settings.MailSmtpPort, settings.MailWebPort, layout.RunDirectory, layout.LogDirectory) { Detached = detached };
         Backend = new BackendServer(layout.AppAssembly, BackendEnvironment(), settings.BackendPort, layout.RunDirectory, layout.LogDirectory) { Detached = detached };
@@ -42,7 +43,10 @@ public sealed class NativeStack
     public StackSettings Settings { get; }
     public DevelopmentSecrets Secrets { get; }
     public PostgresServer Postgres { get; private set; }
+    /// <summary>The state Redis: sessions, tokens, counters; noeviction and AOF (decision 0015).</summary>
     public RedisServer Redis { get; private set; }
+    /// <summary>The cache Redis: the notes read cache only; allkeys-lru, nothing on disk.</summary>
+    public RedisServer RedisCache { get; private set; }
     public MailCatcher Mail { get; }
     public BackendServer Backend { get; }
     public NginxServer Nginx { get; }
@@ -67,6 +71,10 @@ public sealed class NativeStack
     public Dictionary<string, string?> BackendEnvironment()
     {
         var environment = BaseEnvironment();
+        foreach (var (key, value) in Settings.BackendSettings)
+        {
+            environment[key] = value;
+        }
         if (Settings.MetricsPort is { } metrics)
         {
             environment["Metrics__Port"] = metrics.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -84,6 +92,7 @@ public sealed class NativeStack
         ["Database__Username"] = "quartet_app",
         ["Database__OwnerUsername"] = PostgresServer.Superuser,
         ["Redis__Endpoint"] = $"127.0.0.1:{Settings.RedisPort}",
+        ["Redis__CacheEndpoint"] = $"127.0.0.1:{Settings.RedisCachePort}",
         ["DB_PASSWORD_FILE"] = Secrets.PathOf("db_password"),
         ["DB_APP_PASSWORD_FILE"] = Secrets.PathOf("db_app_password"),
         ["REDIS_PASSWORD_FILE"] = Secrets.PathOf("redis_password"),
@@ -152,7 +161,7 @@ public sealed class NativeStack
 
     public async Task DownAsync(CancellationToken cancellationToken)
     {
-        foreach (var server in (ServerProcess[])[Nginx, Backend, Mail, Redis, Postgres])
+        foreach (var server in (ServerProcess[])[Nginx, Backend, Mail, RedisCache, Redis, Postgres])
         {
             if (server.Pid is { } pid)
             {
@@ -168,9 +177,9 @@ public sealed class NativeStack
     }
 
     public IEnumerable<string> Status() =>
-        ((ServerProcess[])[Nginx, Backend, Postgres, Redis, Mail]).Select(s => s.Pid is { } pid
-            ? $"{s.Name,-9} running (pid {pid}, port {s.Port})"
-            : $"{s.Name,-9} stopped (port {s.Port})");
+        ((ServerProcess[])[Nginx, Backend, Postgres, Redis, RedisCache, Mail]).Select(s => s.Pid is { } pid
+            ? $"{s.Name,-11} running (pid {pid}, port {s.Port})"
+            : $"{s.Name,-11} stopped (port {s.Port})");
 
     /// <summary>The backend published into the state folder, unless it is current.</summary>
     public Task PublishAsync(CancellationToken cancellationToken)
@@ -199,7 +208,8 @@ public sealed class NativeStack
             Detached = Postgres.Detached,
             Settings = Postgres.Settings,
         };
-        Redis = new RedisServer(Redis.DataDirectory, Redis.Port, Secrets.Read("redis_password"), Layout.RunDirectory, Layout.LogDirectory) { Detached = Redis.Detached };
+        Redis = NewRedis(cache: false, Redis.Detached);
+        RedisCache = NewRedis(cache: true, RedisCache.Detached);
 
         if (!Postgres.IsInitialized)
         {
@@ -225,7 +235,23 @@ public sealed class NativeStack
         }
         _say(Redis.IsRunning ? $"Redis already running (pid {Redis.Pid})" : $"starting Redis on {Redis.Endpoint}");
         await Redis.StartAsync(cancellationToken);
+        _say(RedisCache.IsRunning ? $"Redis cache already running (pid {RedisCache.Pid})" : $"starting the Redis cache on {RedisCache.Endpoint}");
+        await RedisCache.StartAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// The state or the cache Redis, with the user the backend logs in as. Both take the one
+    /// redis_password (read again once the secrets exist) and the rules in deploy/redis/quartet.acl.
+    /// </summary>
+    private RedisServer NewRedis(bool cache, bool detached) => new(
+        cache ? Layout.RedisCacheDirectory : Layout.RedisDirectory, cache ? Settings.RedisCachePort : Settings.RedisPort,
+        Secrets.Read("redis_password"), Layout.RunDirectory, Layout.LogDirectory, cache ? "redis-cache" : "redis")
+    {
+        Detached = detached,
+        AclRules = RedisAcl.Load(Layout.Root),
+        IsCache = cache,
+        MaxMemory = cache ? Settings.RedisCacheMaxMemory : Settings.RedisMaxMemory,
+    };
 
     private async Task MigrateOnlyAsync(CancellationToken cancellationToken)
     {

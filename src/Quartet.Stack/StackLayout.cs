@@ -24,6 +24,7 @@ public sealed partial record StackLayout(string Root, string StateDirectory, str
     public string AppAssembly => Path.Combine(AppDirectory, "Quartet.Api.dll");
     public string PostgresData => Path.Combine(DataDirectory, "pg", "data");
     public string RedisDirectory => Path.Combine(DataDirectory, "redis");
+    public string RedisCacheDirectory => Path.Combine(DataDirectory, "redis-cache");
     public string NginxDirectory => Path.Combine(DataDirectory, "nginx");
     public string NginxTemplate => Path.Combine(Root, "deploy", "nginx", "default.conf.template");
     public string WebDirectory => Path.Combine(Root, "web");

@@ -5,8 +5,8 @@ using Quartet.Api.Infrastructure.Migrations;
 namespace Quartet.Testing;
 
 /// <summary>
-/// A PostgreSQL and a Redis of the tests' own, on free loopback ports, tuned for speed over
-/// durability, and an SMTP sink that keeps the mails the backend sends. The template database is migrated once; each test gets its own database cloned from
+/// A PostgreSQL and two Redis servers of the tests' own (state and cache, decision 0015), on free
+/// loopback ports, tuned for speed over durability, and an SMTP sink that keeps the mails the backend sends. The template database is migrated once; each test gets its own database cloned from
 /// it (CREATE DATABASE ... TEMPLATE) and its own Redis key prefix, so tests never share data.
 /// </summary>
 public sealed class TestStack : IAsyncDisposable
@@ -16,15 +16,23 @@ public sealed class TestStack : IAsyncDisposable
 
     private readonly string _directory;
 
-    private TestStack(string directory, PostgresServer postgres, RedisServer redis)
+    private TestStack(string directory, PostgresServer postgres, RedisServer redis, RedisServer redisCache)
     {
         _directory = directory;
         Postgres = postgres;
         Redis = redis;
+        RedisCache = redisCache;
     }
+
+    /// <summary>
+    /// The key prefix the test user may touch on both Redis servers; each app instance gets its own
+    /// prefix under it. The tests' own redis-cli logs in as an administrator.
+    /// </summary>
+    public const string RedisKeyPrefix = "test:";
 
     public PostgresServer Postgres { get; }
     public RedisServer Redis { get; }
+    public RedisServer RedisCache { get; }
     public SmtpSink Mail { get; } = SmtpSink.Start();
 
     public static async Task<TestStack> StartAsync(CancellationToken cancellationToken)
@@ -45,10 +53,20 @@ public sealed class TestStack : IAsyncDisposable
                 ["pg_stat_statements.track"] = "top",
             },
         };
-        var redis = new RedisServer(Path.Combine(directory, "redis"), Ports.Free(), Secret("redis"), directory, directory);
+        var redisPassword = Secret("redis");
+        var redisAdminPassword = Secret("redis-admin");
+        var acl = RedisAcl.Load(TestPaths.Repository);
+        var redis = new RedisServer(Path.Combine(directory, "redis"), Ports.Free(), redisPassword, directory, directory)
+        {
+            AclRules = acl, KeyPrefix = RedisKeyPrefix, AdminPassword = redisAdminPassword,
+        };
+        var redisCache = new RedisServer(Path.Combine(directory, "redis-cache"), Ports.Free(), redisPassword, directory, directory, "redis-cache")
+        {
+            AclRules = acl, KeyPrefix = RedisKeyPrefix, AdminPassword = redisAdminPassword, IsCache = true, MaxMemory = "64mb",
+        };
         await postgres.InitAsync(cancellationToken, durable: false);
-        await Task.WhenAll(postgres.StartAsync(cancellationToken), redis.StartAsync(cancellationToken));
-        var stack = new TestStack(directory, postgres, redis);
+        await Task.WhenAll(postgres.StartAsync(cancellationToken), redis.StartAsync(cancellationToken), redisCache.StartAsync(cancellationToken));
+        var stack = new TestStack(directory, postgres, redis, redisCache);
         await stack.ExecuteAsync("postgres", $"CREATE DATABASE {Template}");
         await using var template = NpgsqlDataSource.Create(postgres.ConnectionString(Template, pooling: false));
         await new Migrator(template, MigrationCatalog.FromAssembly(), NullLogger<Migrator>.Instance).MigrateAsync(cancellationToken);
@@ -93,6 +111,7 @@ public sealed class TestStack : IAsyncDisposable
     {
         await Postgres.DisposeAsync();
         await Redis.DisposeAsync();
+        await RedisCache.DisposeAsync();
         await Mail.DisposeAsync();
         _createLock.Dispose();
         // Inside the run rather than at process exit: a cluster with hundreds of test databases takes

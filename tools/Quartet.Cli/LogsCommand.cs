@@ -5,7 +5,7 @@ namespace Quartet.Cli;
 /// <summary>`./quartet logs [SERVICE...] [-f]`: the last 100 lines of each server's log, or follow them.</summary>
 internal sealed class LogsCommand(Cli cli)
 {
-    private static readonly string[] Services = ["nginx", "backend", "postgres", "redis", "maildev"];
+    private static readonly string[] Services = ["nginx", "backend", "postgres", "redis", "redis-cache", "maildev"];
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -23,7 +23,7 @@ internal sealed class LogsCommand(Cli cli)
             }
             else
             {
-                throw new StackException($"logs: unknown argument '{arg}' (expected nginx, backend, postgres, redis, maildev or -f)");
+                throw new StackException($"logs: unknown argument '{arg}' (expected nginx, backend, postgres, redis, redis-cache, maildev or -f)");
             }
         }
         var stack = cli.Native();
@@ -36,6 +36,7 @@ internal sealed class LogsCommand(Cli cli)
                 "backend" => stack.Backend,
                 "postgres" => stack.Postgres,
                 "maildev" => stack.Mail,
+                "redis-cache" => stack.RedisCache,
                 _ => stack.Redis,
             };
             string[] logs = service == "nginx" ? [server.LogFile, stack.Nginx.AccessLog] : [server.LogFile];

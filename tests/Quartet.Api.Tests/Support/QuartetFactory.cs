@@ -37,9 +37,12 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
             ["Database:OwnerUsername"] = PostgresServer.Superuser,
             ["Database:StartupTimeoutSeconds"] = "5",
             ["Redis:Endpoint"] = stack.Redis.Endpoint,
+            ["Redis:CacheEndpoint"] = stack.RedisCache.Endpoint,
             // Each database gets its own key space, so instances sharing one test class share Redis data
             // and classes never see each other's keys.
             ["Redis:KeyPrefix"] = $"test:{database}:",
+            // Tests write as one user far faster than a person; WriteRateLimitTests sets its own limit.
+            ["WriteLimits:RequestsPerWindow"] = "1000000",
         };
         foreach (var (key, value) in stack.Mail.Settings())
         {

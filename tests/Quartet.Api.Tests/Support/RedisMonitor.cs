@@ -19,9 +19,10 @@ internal sealed class RedisMonitor : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["REDISCLI_AUTH"] = server.Password },
+            Environment = { ["REDISCLI_AUTH"] = server.CliLogin.Password },
         };
-        foreach (var arg in (string[])["-h", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "MONITOR"])
+        foreach (var arg in (string[])["-h", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--user", server.CliLogin.User, "--no-auth-warning", "MONITOR"])
         {
             info.ArgumentList.Add(arg);
         }

@@ -13,7 +13,7 @@ public sealed record StackUser(string Email, HttpClient Client, CookieKeeper Coo
 /// </summary>
 public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsyncLifetime
 {
-    public static readonly IReadOnlyList<string> LongRunning = ["postgres", "redis", "backend", "nginx"];
+    public static readonly IReadOnlyList<string> LongRunning = ["postgres", "redis", "redis-cache", "backend", "nginx"];
 
     private readonly List<HttpClient> _clients = [];
     private StackUser? _user;

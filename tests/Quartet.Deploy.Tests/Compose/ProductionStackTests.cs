@@ -16,7 +16,7 @@ namespace Quartet.Deploy.Tests.Compose;
 [Step(4)]
 public sealed partial class ProductionStackTests(ProductionStack stack) : StackTests<ProductionStack>(stack), IClassFixture<ProductionStack>
 {
-    private static readonly string[] Services = ["postgres", "redis", "migrate", "backend", "nginx"];
+    private static readonly string[] Services = ["postgres", "redis", "redis-cache", "migrate", "backend", "nginx"];
 
     [Fact, Step(10)]
     public async Task EveryContainerIsHardened()

@@ -164,6 +164,50 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
     [Fact, Step(7)]
     public Task NginxCannotReachRedisWhileTheBackendCan() => AssertOnlyTheBackendReachesAsync("redis", 6379);
 
+    [Fact, Step(8)]
+    public Task NginxCannotReachTheRedisCacheWhileTheBackendCan() => AssertOnlyTheBackendReachesAsync("redis-cache", 6379);
+
+    /// <summary>
+    /// Both Redis services as deploy/redis/redis-start.sh configures them: the default user cannot log in,
+    /// the backend's user reaches keys under quartet: and none of the administration; state and cache
+    /// evict differently (the backend's own use of them is the rest of this class).
+    /// </summary>
+    [Theory, Step(9)]
+    [InlineData("redis")]
+    [InlineData("redis-cache")]
+    public async Task RedisLetsOnlyTheBackendsUserInAndOnlyToItsKeysAndCommands(string service)
+    {
+        stack.RequireUp();
+        async Task<string> Cli(string user, params string[] command)
+        {
+            var quoted = string.Join(' ', command.Select(c => "'" + c + "'"));
+            var result = await stack.ComposeAsync(Cancellation, "exec", "-T", service, "sh", "-c",
+                $"REDISCLI_AUTH=\"$(cat /run/secrets/redis_password)\" redis-cli --user {user} --no-auth-warning {quoted} 2>&1");
+            return result.Output.Trim();
+        }
+        var key = $"quartet:compose-check:{Guid.NewGuid():N}";
+        var answers = new Dictionary<string, string>
+        {
+            ["default PING"] = await Cli("default", "PING"),
+            ["SET own key"] = await Cli("quartet", "SET", key, "x", "PX", "60000"),
+            ["GET own key"] = await Cli("quartet", "GET", key),
+            ["GET other key"] = await Cli("quartet", "GET", "other:key"),
+            ["FLUSHALL"] = await Cli("quartet", "FLUSHALL"),
+            ["CONFIG SET"] = await Cli("quartet", "CONFIG", "SET", "maxmemory", "0"),
+            ["KEYS"] = await Cli("quartet", "KEYS", "*"),
+            ["DEBUG"] = await Cli("quartet", "DEBUG", "SLEEP", "0"),
+        };
+        Say($"{service}: " + string.Join("; ", answers.Select(a => $"{a.Key} -> {a.Value.ReplaceLineEndings(" ")}")));
+        Assert.Matches("WRONGPASS|NOAUTH", answers["default PING"]);
+        Assert.Equal("OK", answers["SET own key"]);
+        Assert.Equal("x", answers["GET own key"]);
+        Assert.Contains("NOPERM", answers["GET other key"], StringComparison.Ordinal);
+        Assert.Contains("NOPERM", answers["FLUSHALL"], StringComparison.Ordinal);
+        Assert.Contains("NOPERM", answers["CONFIG SET"], StringComparison.Ordinal);
+        Assert.Contains("NOPERM", answers["KEYS"], StringComparison.Ordinal);
+        Assert.Matches("NOPERM|DEBUG command not allowed", answers["DEBUG"]);
+    }
+
     [Fact, Step(100)]
     public async Task DownWithVolumesLeavesNoContainerNetworkOrVolume()
     {

@@ -21,6 +21,11 @@ internal sealed class BenchCommand(Cli cli)
         var stack = cli.Native();
         if (options.Url is null)
         {
+            if (!stack.Backend.IsRunning && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(WriteLimitSetting)))
+            {
+                // A stack the benchmark starts lets its one user write as fast as the load generator can.
+                Environment.SetEnvironmentVariable(WriteLimitSetting, WriteLimit);
+            }
             await stack.UpAsync(cancellationToken);
         }
         var url = (options.Url ?? stack.Settings.PublicUrl.ToString()).TrimEnd('/');
@@ -56,6 +61,10 @@ internal sealed class BenchCommand(Cli cli)
             throw new StackException(folder.KeepAndExplain(e));
         }
     }
+
+    /// <summary>The backend's per-user write limit, which the create scenario and the setup would otherwise reach.</summary>
+    public const string WriteLimitSetting = "WriteLimits__RequestsPerWindow";
+    public const string WriteLimit = "1000000";
 
     /// <summary>The benchmark in smoke mode against a running native stack: true when every scenario ran.</summary>
     public async Task<bool> SmokeAsync(NativeStack stack, CancellationToken cancellationToken)

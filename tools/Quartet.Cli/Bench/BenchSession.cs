@@ -63,6 +63,10 @@ internal sealed record BenchSession(string Email, string Cookie, string CsrfToke
         try
         {
             using var response = await http.SendAsync(request, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests && uri.EndsWith("/api/notes", StringComparison.Ordinal))
+            {
+                throw new StackException($"bench: the backend's per-user write limit stopped the setup; start the stack with {BenchCommand.WriteLimitSetting}={BenchCommand.WriteLimit} (see docs/performance.md)");
+            }
             if (!response.IsSuccessStatusCode)
             {
                 return default;

@@ -79,6 +79,7 @@ internal sealed class NodeComparison : IAsyncDisposable
         ["PGUSER"] = "quartet_app",
         ["PGPASSWORD_FILE"] = stack.Secrets.PathOf("db_app_password"),
         ["REDIS_ENDPOINT"] = $"127.0.0.1:{stack.Settings.RedisPort}",
+        ["REDIS_USERNAME"] = RedisServer.AppUser,
         ["REDIS_PASSWORD_FILE"] = stack.Secrets.PathOf("redis_password"),
         ["SESSION_SECRET_FILE"] = stack.Secrets.PathOf("session_secret"),
     };

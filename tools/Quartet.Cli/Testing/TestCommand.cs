@@ -177,7 +177,9 @@ internal sealed class TestCommand(Cli cli)
         var state = Path.Combine(home, "state");
         var data = Stack.Native.IsRoot ? Path.Combine(folder, "data") : state;
         const string admin = "admin@e2e.quartet.localhost";
-        var stack = new NativeStack(new StackLayout(cli.Root, state, data), StackSettings.Private(admin), m => cli.Say("e2e: " + m), detached: false);
+        // The smoke benchmark at the end writes as one user as fast as it can: above the per-user write limit.
+        var settings = StackSettings.Private(admin) with { BackendSettings = new Dictionary<string, string> { [BenchCommand.WriteLimitSetting] = BenchCommand.WriteLimit } };
+        var stack = new NativeStack(new StackLayout(cli.Root, state, data), settings, m => cli.Say("e2e: " + m), detached: false);
         try
         {
             await stack.UpAsync(cancellationToken);

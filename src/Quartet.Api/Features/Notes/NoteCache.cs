@@ -16,8 +16,12 @@ namespace Quartet.Api.Features.Notes;
 /// number: every write bumps it and drops the pages, and a reader stores its page only if the generation
 /// is still the one it saw before querying. Every replica shares the one Redis, so none serves a page
 /// another replica's write made stale. When Redis is away, every method here falls back to "not cached".
+///
+/// It lives in the cache Redis (Redis:CacheEndpoint), which may evict any entry when full, never in the
+/// state Redis (decision 0015). An evicted note or page is a miss; an evicted pages hash takes its
+/// generation with it, as an expired one does (decision 0006). Without a cache Redis nothing is cached.
 /// </summary>
-internal sealed partial class NoteCache(IRedisStore redis, ILogger<NoteCache> logger)
+internal sealed partial class NoteCache(RedisCache cache, ILogger<NoteCache> logger)
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
     private const string Tombstone = "deleted";
@@ -63,6 +67,10 @@ internal sealed partial class NoteCache(IRedisStore redis, ILogger<NoteCache> lo
     /// <summary>The cached note, or null when it is not cached (or not this owner's, or deleted).</summary>
     public async Task<NoteResponse?> GetAsync(Guid ownerId, Guid id)
     {
+        if (cache.Store is not { } redis)
+        {
+            return null;
+        }
         try
         {
             var fields = await redis.HashGetAllAsync(NoteKey(id));
@@ -82,15 +90,19 @@ internal sealed partial class NoteCache(IRedisStore redis, ILogger<NoteCache> lo
     }
 
     public Task PutAsync(Guid ownerId, NoteResponse note) =>
-        Quietly(() => redis.EvaluateAsync(PutNoteScript, [NoteKey(note.Id)],
+        Quietly(redis => redis.EvaluateAsync(PutNoteScript, [NoteKey(note.Id)],
             [Text(note.Version), JsonSerializer.Serialize(new CachedNote(ownerId, note), NotesJsonContext.Default.CachedNote), Ms(Lifetime)]));
 
     public Task DeletedAsync(Guid id) =>
-        Quietly(() => redis.EvaluateAsync(PutNoteScript, [NoteKey(id)], [Text(DeletedVersion), Tombstone, Ms(Lifetime)]));
+        Quietly(redis => redis.EvaluateAsync(PutNoteScript, [NoteKey(id)], [Text(DeletedVersion), Tombstone, Ms(Lifetime)]));
 
     /// <summary>A cached first page and, either way, the generation to hand back to <see cref="PutPageAsync"/>.</summary>
     public async Task<(NotePage? Page, string? Generation)> GetPageAsync(Guid ownerId, string field)
     {
+        if (cache.Store is not { } redis)
+        {
+            return (null, null);
+        }
         try
         {
             var reply = await redis.EvaluateAsync(GetPageScript, [PagesKey(ownerId)], [field]);
@@ -107,18 +119,22 @@ internal sealed partial class NoteCache(IRedisStore redis, ILogger<NoteCache> lo
     }
 
     public Task PutPageAsync(Guid ownerId, string field, NotePage page, string? generation) =>
-        Quietly(() => redis.EvaluateAsync(PutPageScript, [PagesKey(ownerId)],
+        Quietly(redis => redis.EvaluateAsync(PutPageScript, [PagesKey(ownerId)],
             [field, JsonSerializer.Serialize(page, NotesJsonContext.Default.NotePage), generation ?? "", Ms(Lifetime)]));
 
     /// <summary>After every write of the user's notes: their cached pages are gone, on every replica.</summary>
     public Task InvalidatePagesAsync(Guid ownerId) =>
-        Quietly(() => redis.EvaluateAsync(InvalidatePagesScript, [PagesKey(ownerId)], [Ms(Lifetime)]));
+        Quietly(redis => redis.EvaluateAsync(InvalidatePagesScript, [PagesKey(ownerId)], [Ms(Lifetime)]));
 
-    private async Task Quietly(Func<Task> operation)
+    private async Task Quietly(Func<IRedisStore, Task> operation)
     {
+        if (cache.Store is not { } redis)
+        {
+            return;
+        }
         try
         {
-            await operation();
+            await operation(redis);
         }
         catch (DependencyUnavailableException)
         {

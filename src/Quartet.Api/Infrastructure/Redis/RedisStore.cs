@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Extensions.Options;
 using Quartet.Api.Infrastructure.Observability;
 using StackExchange.Redis;
 using StackExchange.Redis.KeyspaceIsolation;
@@ -14,26 +13,44 @@ namespace Quartet.Api.Infrastructure.Redis;
 /// </summary>
 internal sealed class RedisStore : IRedisStore, IDisposable
 {
-    private readonly Lazy<Task<IDatabase>> _database;
+    public const string StateName = "Redis";
+    public const string CacheName = "Redis cache";
 
-    public RedisStore(IOptions<RedisOptions> options, string password)
+    /// <summary>
+    /// Commands the client would send on its own at connect or in the background: server discovery
+    /// (INFO, CONFIG GET, CLUSTER NODES, the ECHO check) and the configuration channel. Quartet talks to
+    /// one known server, so none is needed, and its ACL user may not run them (deploy/redis/quartet.acl).
+    /// </summary>
+    private static readonly CommandMap Commands = CommandMap.Create(
+        ["INFO", "CONFIG", "CLUSTER", "ECHO", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "SENTINEL", "ROLE"], available: false);
+
+    private readonly Lazy<Task<IDatabase>> _database;
+    private readonly string _name;
+
+    public RedisStore(RedisOptions redis, string endpoint, string name, string password)
     {
-        var redis = options.Value;
+        _name = name;
         var configuration = new ConfigurationOptions
         {
-            EndPoints = { redis.Endpoint },
+            EndPoints = { endpoint },
             AbortOnConnectFail = false,
             BacklogPolicy = BacklogPolicy.FailFast,
+            User = redis.User,
             Password = password,
             Protocol = redis.Protocol,
             ConnectTimeout = redis.ConnectTimeoutMs,
             AsyncTimeout = redis.OperationTimeoutMs,
             ConnectRetry = 3,
             KeepAlive = 5,
-            ClientName = "quartet",
+            ClientName = name == StateName ? "quartet" : "quartet-cache",
             // The channel only tells other clients that a primary changed; Quartet runs one Redis, and without
             // it the client opens no second (subscription) connection: one socket per replica, not two.
             ConfigurationChannel = "",
+            // No GET of a key outside the prefix to choose between primaries, no CLIENT SETINFO (Redis 7.2+),
+            // and none of the discovery commands above.
+            TieBreaker = "",
+            SetClientLibrary = false,
+            CommandMap = Commands,
         };
         _database = new(async () => (await ConnectionMultiplexer.ConnectAsync(configuration)).GetDatabase().WithKeyPrefix(redis.KeyPrefix));
     }
@@ -79,10 +96,10 @@ internal sealed class RedisStore : IRedisStore, IDisposable
             return result;
         }
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
-            || (e is RedisServerException && IsTransient(e.Message)))
+            || (e is RedisServerException && (IsTransient(e.Message) || IsOutOfMemory(e.Message))))
         {
             QuartetMetrics.RedisCall(started, failed: true);
-            throw new DependencyUnavailableException("Redis", e);
+            throw new DependencyUnavailableException(_name, e);
         }
     }
 
@@ -90,6 +107,15 @@ internal sealed class RedisStore : IRedisStore, IDisposable
     private static bool IsTransient(string message) =>
         message.StartsWith("LOADING", StringComparison.Ordinal) || message.StartsWith("BUSY", StringComparison.Ordinal)
         || message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || message.StartsWith("MASTERDOWN", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The reply of a server at its maxmemory to a command that would add data (directly or inside a
+    /// script). The state Redis evicts nothing (decision 0015), so the write fails and the request gets 503;
+    /// reads, deletes and expiry updates still work.
+    /// </summary>
+    private static bool IsOutOfMemory(string message) =>
+        message.StartsWith("OOM", StringComparison.Ordinal) || message.Contains("-OOM ", StringComparison.Ordinal)
+        || message.Contains("OOM command not allowed", StringComparison.Ordinal);
 
     public void Dispose()
     {

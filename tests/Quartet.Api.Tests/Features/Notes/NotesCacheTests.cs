@@ -102,6 +102,7 @@ public sealed class NotesWithoutRedisTests(PrivateStack privateStack) : IClassFi
         await client.GetAsync($"/api/notes/{note.Id}");
 
         await _stack.Redis.StopAsync(TestContext.Current.CancellationToken);
+        await _stack.RedisCache.StopAsync(TestContext.Current.CancellationToken);
 
         using var get = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/notes/{note.Id}").WithBearer(token));
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
@@ -119,6 +120,62 @@ public sealed class NotesWithoutRedisTests(PrivateStack privateStack) : IClassFi
         Assert.Contains("Redis", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         await _stack.Redis.StartAsync(TestContext.Current.CancellationToken);
+        await _stack.RedisCache.StartAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task WithOnlyTheCacheRedisStoppedEverythingWorksFromPostgresAndTheStateRedis()
+    {
+        using var client = _factory.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+        var note = await client.CreateNoteAsync("cached before the cache went away", tags: ["kept"]);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
+
+        await _stack.RedisCache.StopAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            using var get = await client.GetAsync($"/api/notes/{note.Id}");
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            var updated = await client.PutNoteAsync(note.Id, new { title = "changed without a cache", tags = new[] { "kept" } }, get.Headers.ETag!.ToString());
+            Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+            using var list = await (await client.GetAsync("/api/notes?tag=kept")).JsonAsync();
+            Assert.Equal("changed without a cache", list.RootElement.GetProperty("items")[0].GetProperty("title").GetString());
+            await client.CreateNoteAsync("written without a cache");
+            // Readiness does not wait for a cache.
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+        }
+        finally
+        {
+            await _stack.RedisCache.StartAsync(TestContext.Current.CancellationToken);
+        }
+    }
+}
+
+/// <summary>Without Redis:CacheEndpoint nothing is cached, in either Redis (decision 0015).</summary>
+public sealed class NotesWithoutACacheRedisTests(SharedStack shared)
+{
+    [Fact]
+    public async Task WithNoCacheEndpointReadsComeFromPostgresAndNothingIsCachedAnywhere()
+    {
+        await using var factory = await QuartetFactory.CreateAsync(shared.Stack, new Dictionary<string, string?> { ["Redis:CacheEndpoint"] = "" });
+        using var client = factory.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+        var note = await client.CreateNoteAsync("never cached");
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/notes?limit=20")).StatusCode);
+        }
+        // A change made behind the app's back shows at once: nothing was served from a cache.
+        await shared.Stack.ExecuteAsync(factory.Database, $"UPDATE notes SET title = 'changed by hand' WHERE id = '{note.Id}'");
+        using var json = await (await client.GetAsync($"/api/notes/{note.Id}")).JsonAsync();
+        Assert.Equal("changed by hand", json.RootElement.GetProperty("title").GetString());
+
+        foreach (var server in (RedisServer[])[shared.Stack.Redis, shared.Stack.RedisCache])
+        {
+            Assert.Equal("", await server.CommandAsync("--scan", "--pattern", $"test:{factory.Database}:notes:*"));
+        }
+        Assert.NotEqual("", await shared.Stack.Redis.CommandAsync("--scan", "--pattern", $"test:{factory.Database}:session:*"));
     }
 
     /// <summary>Idempotency-Key records live in PostgreSQL: with Redis stopped, a keyed create is made once and its retry replayed.</summary>

@@ -42,5 +42,16 @@ public sealed class RedisProtocolTests(PrivateStack privateStack) : IClassFixtur
         // listed while its connection closes, but on the other protocol.)
         var clients = await stack.Redis.CommandAsync("CLIENT", "LIST");
         Assert.Single(clients.Split('\n'), line => line.Contains("name=quartet ", StringComparison.Ordinal) && line.TrimEnd().EndsWith($"resp={resp}", StringComparison.Ordinal));
+        var cacheClients = await stack.RedisCache.CommandAsync("CLIENT", "LIST");
+        Assert.Single(cacheClients.Split('\n'), line => line.Contains("name=quartet-cache ", StringComparison.Ordinal) && line.TrimEnd().EndsWith($"resp={resp}", StringComparison.Ordinal));
+
+        // All of it as the ACL user of deploy/redis/quartet.acl, on both servers, with no command refused:
+        // not the ones the client sends by itself at connect, nor any a script calls.
+        foreach (var server in (RedisServer[])[stack.Redis, stack.RedisCache])
+        {
+            var refusals = await server.CommandAsync("ACL", "LOG");
+            Assert.True(refusals == "", $"{server.Name} refused:\n{refusals}");
+            Assert.Contains($"user {RedisServer.AppUser} on ", await server.CommandAsync("ACL", "LIST"), StringComparison.Ordinal);
+        }
     }
 }

@@ -6,6 +6,7 @@ using Quartet.Api.Infrastructure.Commands;
 using Quartet.Api.Infrastructure.Database;
 using Quartet.Api.Infrastructure.Errors;
 using Quartet.Api.Infrastructure.Health;
+using Quartet.Api.Infrastructure.Http;
 using Quartet.Api.Infrastructure.Logging;
 using Quartet.Api.Infrastructure.Mail;
 using Quartet.Api.Infrastructure.Migrations;
@@ -47,6 +48,7 @@ try
     var app = builder.Build();
     app.UseMetricsEndpoint();
     app.UseRequestLogging();
+    app.UseNoStoreForApi();
     app.UseProblemResponses();
     app.UseRequestBodyLimit();
     app.UseQuartetAuth();

@@ -23,12 +23,17 @@ COPY --from=build /web/dist /usr/share/quartet/web
 # /etc/nginx/templates/*.template into /etc/nginx/conf.d with envsubst, replacing only variables that
 # are defined; the filter narrows that to QUARTET_*, so nginx's own $variables are never touched.
 COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.template
+# Refuses a development stack published beyond loopback (compose.yaml sets QUARTET_LOOPBACK_ONLY);
+# executable in the repository, and COPY keeps the mode.
+COPY deploy/nginx/10-quartet-loopback-only.sh /docker-entrypoint.d/10-quartet-loopback-only.sh
 ENV NGINX_ENVSUBST_FILTER=^QUARTET_ \
+    QUARTET_SERVER_NAMES="localhost 127.0.0.1" \
     QUARTET_BACKEND=backend:8080 \
     QUARTET_LISTEN=8080 \
     QUARTET_WEB_ROOT=/usr/share/quartet/web \
     QUARTET_ACCESS_LOG=/dev/stdout
 EXPOSE 8080
-# nginx itself answers, with the SPA's index.html from disk (wget is busybox's in the Alpine image).
+# nginx itself answers, with the SPA's index.html from disk (wget is busybox's in the Alpine image),
+# asked by the first of its server names: any other Host gets 421.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+  CMD ["sh", "-c", "wget -q -O /dev/null --header \"Host: ${QUARTET_SERVER_NAMES%% *}\" http://127.0.0.1:8080/"]

@@ -77,7 +77,10 @@ compose_setting() {
 compose() {
   compose_detect || die "no compose CLI: install the compose plugin or docker-compose"
   local args=(-p "$(compose_project)" -f "$QUARTET_ROOT/compose.yaml") env_file
-  [[ "$(compose_flavor)" == prod ]] && args+=(-f "$QUARTET_ROOT/compose.prod.yaml")
+  if [[ "$(compose_flavor)" == prod ]]; then
+    args+=(-f "$QUARTET_ROOT/compose.prod.yaml")
+    compose_server_names
+  fi
   env_file="$(compose_env_file)"
   [[ -n "$env_file" ]] && args+=(--env-file "$env_file")
   "${COMPOSE_CMD[@]}" "${args[@]}" "$@"
@@ -100,10 +103,46 @@ compose_wait_healthy() {
   done
 }
 
+# is_loopback ADDRESS: 127.0.0.0/8, ::1 or localhost.
+is_loopback() { [[ "$1" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ || "$1" == ::1 || "$1" == "[::1]" || "$1" == localhost ]]; }
+
+# compose_server_names: production serves QUARTET_SERVER_NAMES, by default the host of
+# QUARTET_PUBLIC_URL (compose.prod.yaml requires the variable, so every production command sets it).
+compose_server_names() {
+  local url host
+  [[ -z "$(compose_setting QUARTET_SERVER_NAMES '')" ]] || return 0
+  url="$(compose_setting QUARTET_PUBLIC_URL '')"
+  [[ "$url" == http://* || "$url" == https://* ]] || return 0
+  host="${url#*://}"
+  host="${host%%/*}"
+  host="${host##*@}"
+  if [[ "$host" == \[* ]]; then host="${host%%]*}]"; else host="${host%%:*}"; fi
+  [[ -n "$host" ]] && export QUARTET_SERVER_NAMES="$host"
+  return 0
+}
+
+# compose_guard FLAVOR: settings refused before anything is built or started. The development stack
+# runs on the public development secrets, so it is published on loopback only (nginx's entrypoint
+# refuses it too, for compose run by hand).
+compose_guard() {
+  local address
+  address="$(compose_setting QUARTET_PUBLIC_ADDRESS 127.0.0.1)"
+  if [[ "$1" == dev ]] && ! is_loopback "$address"; then
+    die "QUARTET_PUBLIC_ADDRESS=$address refused: the development stack uses the public development secrets and is published on loopback only; serve the network with ./quartet up --prod (secrets from scripts/generate-secrets.sh)"
+  fi
+  if [[ "$1" == prod ]]; then
+    [[ -n "$(compose_setting QUARTET_SERVER_NAMES '')" ]] ||
+      die "QUARTET_SERVER_NAMES is not set and QUARTET_PUBLIC_URL names no host; set either in .env.production (see .env.production.example)"
+    say "serving the host names: $(compose_setting QUARTET_SERVER_NAMES '') (QUARTET_SERVER_NAMES; any other Host gets 421)"
+  fi
+}
+
 compose_up() {
   local flavor=dev other=prod log
   docker_reachable || die "no Docker engine answers (docker info failed); start it, or use QUARTET_MODE=native"
   [[ "${QUARTET_PROD:-0}" == 1 ]] && flavor=prod other=dev
+  [[ "$flavor" == prod ]] && compose_server_names
+  compose_guard "$flavor"
   if [[ "$(compose_project "$other")" != "$(compose_project "$flavor")" ]] &&
     [[ -n "$(docker ps -q --filter "label=com.docker.compose.project=$(compose_project "$other")")" ]]; then
     die "the $other stack (project $(compose_project "$other")) is running; stop it first with ./quartet down"

@@ -36,6 +36,7 @@ try
     }
 
     builder.AddHttpLimits();
+    builder.AddHostAllowlist();
     builder.AddRedis();
     builder.AddProblemResponses();
     builder.AddHealth();
@@ -49,6 +50,7 @@ try
     app.UseMetricsEndpoint();
     app.UseRequestLogging();
     app.UseNoStoreForApi();
+    app.UseHostAllowlist();
     app.UseProblemResponses();
     app.UseRequestBodyLimit();
     app.UseQuartetAuth();

@@ -8,6 +8,9 @@ public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPo
     /// <summary>The backend's Prometheus endpoint on 127.0.0.1; null (the default) serves no metrics.</summary>
     public int? MetricsPort { get; init; }
 
+    /// <summary>The host names nginx serves (<c>QUARTET_SERVER_NAMES</c>); the backend allows the same.</summary>
+    public string ServerNames { get; init; } = NginxServer.DefaultServerNames;
+
     public static StackSettings FromEnvironment() => new(
         Port("QUARTET_HTTP_PORT", 8080),
         Port("QUARTET_BACKEND_PORT", 8081),
@@ -18,6 +21,9 @@ public sealed record StackSettings(int HttpPort, int BackendPort, int PostgresPo
         Port("QUARTET_MAIL_PORT", 1080))
     {
         MetricsPort = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("QUARTET_METRICS_PORT")) ? null : Port("QUARTET_METRICS_PORT", 0),
+        ServerNames = Environment.GetEnvironmentVariable("QUARTET_SERVER_NAMES") is { Length: > 0 } names
+            ? NginxServer.ValidServerNames(names)
+            : NginxServer.DefaultServerNames,
     };
 
     /// <summary>Free ports for a private stack beside any other (the end-to-end tests).</summary>

@@ -9,7 +9,7 @@ public static class TestNginx
 {
     public const string AssetName = "assets/app-3f9c2a1b.js";
 
-    public static async Task<NginxServer> StartNewAsync(Uri backend)
+    public static async Task<NginxServer> StartNewAsync(Uri backend, string serverNames = NginxServer.DefaultServerNames)
     {
         var directory = TestPaths.NewDirectory("nginx");
         var build = Path.Combine(directory, "build");
@@ -20,7 +20,10 @@ public static class TestNginx
         await File.WriteAllTextAsync(Path.Combine(build, AssetName), string.Concat(Enumerable.Repeat("console.log('quartet');\n", 400)));
 
         var nginx = new NginxServer(Path.Combine(directory, "nginx"), Ports.Free(), $"127.0.0.1:{backend.Port}",
-            Path.Combine(TestPaths.Repository, "deploy", "nginx", "default.conf.template"), directory, directory);
+            Path.Combine(TestPaths.Repository, "deploy", "nginx", "default.conf.template"), directory, directory)
+        {
+            ServerNames = serverNames,
+        };
         await nginx.PublishWebRootAsync(build, TestContext.Current.CancellationToken);
         await nginx.StartAsync(TestContext.Current.CancellationToken);
         return nginx;

@@ -28,6 +28,7 @@ internal static class ProblemTypes
     public const string IdempotencyInProgress = Prefix + "idempotency-key-in-progress";
     public const string InvalidLink = Prefix + "invalid-link";
     public const string EmailUnverified = Prefix + "email-unverified";
+    public const string UnknownHost = Prefix + "unknown-host";
 
     public static string ForStatus(int status) => status switch
     {

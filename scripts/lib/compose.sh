@@ -157,7 +157,11 @@ compose_up() {
   fi
   [[ "$flavor" == prod ]] && compose_prepare_secrets
   say "starting the stack (project $(compose_project))"
-  compose up -d --remove-orphans </dev/null || die "compose up failed; see ./quartet logs"
+  if ! compose up -d --remove-orphans </dev/null; then
+    # A refused secret or setting is migrate's last line.
+    compose logs --no-log-prefix --tail 3 migrate </dev/null >&2 || :
+    die "compose up failed; see ./quartet logs"
+  fi
   compose_wait_healthy 180 postgres redis backend nginx
   if [[ "$flavor" == dev ]]; then
     compose_wait_healthy 60 maildev
@@ -179,11 +183,24 @@ compose_prepare_secrets() {
   done
   # Empty is valid: the relay needs no login.
   [[ -e "$dir/smtp_password" ]] || missing+=(smtp_password)
-  ((${#missing[@]} == 0)) && return 0
-  say "missing production secrets (${missing[*]}); running scripts/generate-secrets.sh"
-  QUARTET_SECRETS_DIR="$dir" QUARTET_SECRETS_GID="$(compose_setting QUARTET_SECRETS_GID 10001)" \
-    QUARTET_BACKEND_IMAGE="$(compose_setting QUARTET_BACKEND_IMAGE quartet-backend:local)" \
-    "$QUARTET_ROOT/scripts/generate-secrets.sh" || die "scripts/generate-secrets.sh failed; production secrets are missing"
+  if ((${#missing[@]} > 0)); then
+    say "missing production secrets (${missing[*]}); running scripts/generate-secrets.sh"
+    QUARTET_SECRETS_DIR="$dir" QUARTET_SECRETS_GID="$(compose_setting QUARTET_SECRETS_GID 10001)" \
+      QUARTET_BACKEND_IMAGE="$(compose_setting QUARTET_BACKEND_IMAGE quartet-backend:local)" \
+      "$QUARTET_ROOT/scripts/generate-secrets.sh" || die "scripts/generate-secrets.sh failed; production secrets are missing"
+  fi
+  compose_refuse_development_secrets "$dir"
+}
+
+# compose_refuse_development_secrets DIR: production never runs on a published development value (the
+# backend refuses them too, and any hash of the development admin password, when migrate runs).
+compose_refuse_development_secrets() {
+  local name published="$QUARTET_ROOT/deploy/docker/development-secrets"
+  for name in db_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
+    if [[ -r "$1/$name" && -r "$published/$name" && "$(<"$1/$name")" == "$(<"$published/$name")" ]]; then
+      die "Secret '$name' in $1 is the published development value; make a new one with scripts/generate-secrets.sh --force $name"
+    fi
+  done
 }
 
 compose_down() {

@@ -131,6 +131,7 @@ compose_guard() {
     die "QUARTET_PUBLIC_ADDRESS=$address refused: the development stack uses the public development secrets and is published on loopback only; serve the network with ./quartet up --prod (secrets from scripts/generate-secrets.sh)"
   fi
   if [[ "$1" == prod ]]; then
+    compose_refuse_development_secrets "$(compose_secrets_dir)"
     [[ -n "$(compose_setting QUARTET_SERVER_NAMES '')" ]] ||
       die "QUARTET_SERVER_NAMES is not set and QUARTET_PUBLIC_URL names no host; set either in .env.production (see .env.production.example)"
     say "serving the host names: $(compose_setting QUARTET_SERVER_NAMES '') (QUARTET_SERVER_NAMES; any other Host gets 421)"
@@ -173,11 +174,18 @@ compose_up() {
   say "ready at http://127.0.0.1$([[ "$port" == 80 ]] || printf ':%s' "$port")/"
 }
 
+# compose_secrets_dir: the production secrets' folder, absolute.
+compose_secrets_dir() {
+  local dir
+  dir="$(compose_setting QUARTET_SECRETS_DIR ./docker/secrets)"
+  [[ "$dir" == /* ]] || dir="$QUARTET_ROOT/${dir#./}"
+  printf '%s\n' "$dir"
+}
+
 # compose_prepare_secrets: production secrets exist (generate-secrets.sh makes the missing ones).
 compose_prepare_secrets() {
   local dir name missing=()
-  dir="$(compose_setting QUARTET_SECRETS_DIR ./docker/secrets)"
-  [[ "$dir" == /* ]] || dir="$QUARTET_ROOT/${dir#./}"
+  dir="$(compose_secrets_dir)"
   for name in db_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
     [[ -s "$dir/$name" ]] || missing+=("$name")
   done

@@ -164,6 +164,57 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
     [Fact, Step(7)]
     public Task NginxCannotReachRedisWhileTheBackendCan() => AssertOnlyTheBackendReachesAsync("redis", 6379);
 
+    /// <summary>
+    /// Without sending a packet anywhere: the backend's own routing tables (read inside it through the
+    /// Docker API) hold no default route, and every network it is on is internal.
+    /// </summary>
+    [Fact, Step(8)]
+    public async Task TheBackendHasNoRouteOutOfTheHost()
+    {
+        stack.RequireUp();
+        var backend = await stack.InspectAsync("backend", Cancellation);
+        var (exit, tables) = await stack.ExecAsync(backend.ID, ["sh", "-c", "cat /proc/net/route; echo ---; cat /proc/net/ipv6_route 2>/dev/null || true"], Cancellation);
+        Assert.True(exit == 0, $"reading the routing tables exited with {exit}: {tables}");
+        var parts = tables.Split("---\n");
+        var ipv4 = parts[0].Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(line => line.Split('\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        var ipv6 = (parts.Length > 1 ? parts[1] : "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Say($"backend: {ipv4.Count} IPv4 routes ({string.Join(", ", ipv4.Select(r => $"{r[0]} {r[1]}/{r[7]}"))}), {ipv6.Count} IPv6 routes");
+        Assert.NotEmpty(ipv4);
+        // /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask...; a default route has destination and mask 0.
+        Assert.DoesNotContain(ipv4, r => r[1] == "00000000" && r[7] == "00000000");
+        // /proc/net/ipv6_route: destination, its prefix length, ...; ::/0 is the default route (the kernel's own
+        // unreachable entry on lo is not one).
+        Assert.DoesNotContain(ipv6, r => r[0] == new string('0', 32) && r[1] == "00" && r[^1] != "lo");
+
+        var networks = backend.NetworkSettings.Networks.Values.Select(n => n.NetworkID).ToList();
+        Assert.True(networks.Count >= 2, $"the backend is on {networks.Count} networks");
+        foreach (var id in networks)
+        {
+            var network = await Suite.Docker.Networks.InspectNetworkAsync(id, Cancellation);
+            Say($"backend network {network.Name}: internal={network.Internal}");
+            Assert.True(network.Internal, $"the backend is on {network.Name}, which is not internal");
+        }
+    }
+
+    [Fact, Step(9)]
+    public async Task NginxAnswersOnlyItsHostNames()
+    {
+        stack.RequireUp();
+        var (client, _) = stack.NewClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/auth/me");
+        request.Headers.Host = "rebound.example";
+        using var foreign = await client.SendAsync(request, Cancellation);
+        using var own = await client.GetAsync("/api/auth/me", Cancellation);
+        Say($"GET /api/auth/me as rebound.example: {(int)foreign.StatusCode}; as 127.0.0.1: {(int)own.StatusCode}");
+
+        Assert.Equal(HttpStatusCode.MisdirectedRequest, foreign.StatusCode);
+        Assert.Contains("urn:quartet:problem:unknown-host", await foreign.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, own.StatusCode);
+        Assert.True(own.Headers.CacheControl?.NoStore, "no Cache-Control: no-store through nginx");
+    }
+
     [Fact, Step(100)]
     public async Task DownWithVolumesLeavesNoContainerNetworkOrVolume()
     {

@@ -165,37 +165,65 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
     public Task NginxCannotReachRedisWhileTheBackendCan() => AssertOnlyTheBackendReachesAsync("redis", 6379);
 
     /// <summary>
-    /// Without sending a packet anywhere: the backend's own routing tables (read inside it through the
-    /// Docker API) hold no default route, and every network it is on is internal.
+    /// Without sending a packet anywhere: every network the backend is on is internal, and its routing
+    /// tables (read inside it through the Docker API) send nothing out through any other network. The
+    /// engine still gives a container on internal networks only a default route, through one of those
+    /// networks' bridges, where its isolation rules drop every packet not addressed to that network; so
+    /// each default route must leave through an interface of an internal network, and none may leave
+    /// through anything else.
     /// </summary>
     [Fact, Step(8)]
     public async Task TheBackendHasNoRouteOutOfTheHost()
     {
         stack.RequireUp();
         var backend = await stack.InspectAsync("backend", Cancellation);
+        var internalAddresses = new List<IPAddress>();
+        foreach (var (name, endpoint) in backend.NetworkSettings.Networks)
+        {
+            var network = await Suite.Docker.Networks.InspectNetworkAsync(endpoint.NetworkID, Cancellation);
+            Say($"backend network {network.Name}: internal={network.Internal}, address {endpoint.IPAddress}");
+            Assert.True(network.Internal, $"the backend is on {network.Name}, which is not internal");
+            internalAddresses.Add(IPAddress.Parse(endpoint.IPAddress));
+        }
+        Assert.True(internalAddresses.Count >= 2, $"the backend is on {internalAddresses.Count} networks");
+
         var (exit, tables) = await stack.ExecAsync(backend.ID, ["sh", "-c", "cat /proc/net/route; echo ---; cat /proc/net/ipv6_route 2>/dev/null || true"], Cancellation);
         Assert.True(exit == 0, $"reading the routing tables exited with {exit}: {tables}");
         var parts = tables.Split("---\n");
+        // /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask ..., addresses in host (little-endian) order.
         var ipv4 = parts[0].Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
-            .Select(line => line.Split('\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+            .Select(line => line.Split('\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(r => (Interface: r[0], Destination: Address(r[1]), Mask: Address(r[7]))).ToList();
+        Say($"backend: IPv4 routes {string.Join(", ", ipv4.Select(r => $"{r.Interface} {r.Destination}/{r.Mask}"))}");
+        Assert.NotEmpty(ipv4);
+        // Each interface's own network: the connected route that holds one of the backend's internal addresses.
+        var internalInterfaces = ipv4.Where(r => r.Mask.GetAddressBytes().Any(b => b != 0)
+                && internalAddresses.Any(a => InNetwork(a, r.Destination, r.Mask)))
+            .Select(r => r.Interface).ToHashSet();
+        foreach (var route in ipv4.Where(r => r.Mask.Equals(IPAddress.Any)))
+        {
+            Assert.True(internalInterfaces.Contains(route.Interface),
+                $"the backend's default route leaves through {route.Interface}, which is not on an internal network");
+        }
+        foreach (var route in ipv4)
+        {
+            Assert.True(route.Interface == "lo" || internalInterfaces.Contains(route.Interface),
+                $"a route through {route.Interface}, which is not on an internal network");
+        }
+        // /proc/net/ipv6_route: destination, prefix length, ..., interface last. No IPv6 default route
+        // outside the loopback's own unreachable entry.
         var ipv6 = (parts.Length > 1 ? parts[1] : "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
-        Say($"backend: {ipv4.Count} IPv4 routes ({string.Join(", ", ipv4.Select(r => $"{r[0]} {r[1]}/{r[7]}"))}), {ipv6.Count} IPv6 routes");
-        Assert.NotEmpty(ipv4);
-        // /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask...; a default route has destination and mask 0.
-        Assert.DoesNotContain(ipv4, r => r[1] == "00000000" && r[7] == "00000000");
-        // /proc/net/ipv6_route: destination, its prefix length, ...; ::/0 is the default route (the kernel's own
-        // unreachable entry on lo is not one).
         Assert.DoesNotContain(ipv6, r => r[0] == new string('0', 32) && r[1] == "00" && r[^1] != "lo");
+    }
 
-        var networks = backend.NetworkSettings.Networks.Values.Select(n => n.NetworkID).ToList();
-        Assert.True(networks.Count >= 2, $"the backend is on {networks.Count} networks");
-        foreach (var id in networks)
-        {
-            var network = await Suite.Docker.Networks.InspectNetworkAsync(id, Cancellation);
-            Say($"backend network {network.Name}: internal={network.Internal}");
-            Assert.True(network.Internal, $"the backend is on {network.Name}, which is not internal");
-        }
+    private static IPAddress Address(string littleEndianHex) =>
+        new(BitConverter.GetBytes(uint.Parse(littleEndianHex, NumberStyles.HexNumber, CultureInfo.InvariantCulture)));
+
+    private static bool InNetwork(IPAddress address, IPAddress network, IPAddress mask)
+    {
+        var (a, n, m) = (address.GetAddressBytes(), network.GetAddressBytes(), mask.GetAddressBytes());
+        return a.Length == 4 && Enumerable.Range(0, 4).All(i => (a[i] & m[i]) == n[i]);
     }
 
     [Fact, Step(9)]

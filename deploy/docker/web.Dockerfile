@@ -26,7 +26,11 @@ COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.templa
 # Sourced by the entrypoint before rendering (mode 755 from the repository): QUARTET_TRUSTED_PROXIES
 # becomes the set_real_ip_from lines of QUARTET_REAL_IP_FROM. Both default to none.
 COPY deploy/nginx/15-quartet-real-ip.envsh /docker-entrypoint.d/15-quartet-real-ip.envsh
+# Refuses a development stack published beyond loopback (compose.yaml sets QUARTET_LOOPBACK_ONLY);
+# executable in the repository, and COPY keeps the mode.
+COPY deploy/nginx/10-quartet-loopback-only.sh /docker-entrypoint.d/10-quartet-loopback-only.sh
 ENV NGINX_ENVSUBST_FILTER=^QUARTET_ \
+    QUARTET_SERVER_NAMES="localhost 127.0.0.1" \
     QUARTET_BACKEND=backend:8080 \
     QUARTET_LISTEN=8080 \
     QUARTET_WEB_ROOT=/usr/share/quartet/web \
@@ -34,6 +38,7 @@ ENV NGINX_ENVSUBST_FILTER=^QUARTET_ \
     QUARTET_TRUSTED_PROXIES= \
     QUARTET_REAL_IP_FROM=
 EXPOSE 8080
-# nginx itself answers, with the SPA's index.html from disk (wget is busybox's in the Alpine image).
+# nginx itself answers, with the SPA's index.html from disk (wget is busybox's in the Alpine image),
+# asked by the first of its server names: any other Host gets 421.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+  CMD ["sh", "-c", "wget -q -O /dev/null --header \"Host: ${QUARTET_SERVER_NAMES%% *}\" http://127.0.0.1:8080/"]

@@ -77,7 +77,10 @@ compose_setting() {
 compose() {
   compose_detect || die "no compose CLI: install the compose plugin or docker-compose"
   local args=(-p "$(compose_project)" -f "$QUARTET_ROOT/compose.yaml") env_file
-  [[ "$(compose_flavor)" == prod ]] && args+=(-f "$QUARTET_ROOT/compose.prod.yaml")
+  if [[ "$(compose_flavor)" == prod ]]; then
+    args+=(-f "$QUARTET_ROOT/compose.prod.yaml")
+    compose_server_names
+  fi
   env_file="$(compose_env_file)"
   [[ -n "$env_file" ]] && args+=(--env-file "$env_file")
   "${COMPOSE_CMD[@]}" "${args[@]}" "$@"
@@ -100,10 +103,47 @@ compose_wait_healthy() {
   done
 }
 
+# is_loopback ADDRESS: 127.0.0.0/8, ::1 or localhost.
+is_loopback() { [[ "$1" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ || "$1" == ::1 || "$1" == "[::1]" || "$1" == localhost ]]; }
+
+# compose_server_names: production serves QUARTET_SERVER_NAMES, by default the host of
+# QUARTET_PUBLIC_URL (compose.prod.yaml requires the variable, so every production command sets it).
+compose_server_names() {
+  local url host
+  [[ -z "$(compose_setting QUARTET_SERVER_NAMES '')" ]] || return 0
+  url="$(compose_setting QUARTET_PUBLIC_URL '')"
+  [[ "$url" == http://* || "$url" == https://* ]] || return 0
+  host="${url#*://}"
+  host="${host%%/*}"
+  host="${host##*@}"
+  if [[ "$host" == \[* ]]; then host="${host%%]*}]"; else host="${host%%:*}"; fi
+  [[ -n "$host" ]] && export QUARTET_SERVER_NAMES="$host"
+  return 0
+}
+
+# compose_guard FLAVOR: settings refused before anything is built or started. The development stack
+# runs on the public development secrets, so it is published on loopback only (nginx's entrypoint
+# refuses it too, for compose run by hand).
+compose_guard() {
+  local address
+  address="$(compose_setting QUARTET_PUBLIC_ADDRESS 127.0.0.1)"
+  if [[ "$1" == dev ]] && ! is_loopback "$address"; then
+    die "QUARTET_PUBLIC_ADDRESS=$address refused: the development stack uses the public development secrets and is published on loopback only; serve the network with ./quartet up --prod (secrets from scripts/generate-secrets.sh)"
+  fi
+  if [[ "$1" == prod ]]; then
+    compose_refuse_development_secrets "$(compose_secrets_dir)"
+    [[ -n "$(compose_setting QUARTET_SERVER_NAMES '')" ]] ||
+      die "QUARTET_SERVER_NAMES is not set and QUARTET_PUBLIC_URL names no host; set either in .env.production (see .env.production.example)"
+    say "serving the host names: $(compose_setting QUARTET_SERVER_NAMES '') (QUARTET_SERVER_NAMES; any other Host gets 421)"
+  fi
+}
+
 compose_up() {
   local flavor=dev other=prod log
   docker_reachable || die "no Docker engine answers (docker info failed); start it, or use QUARTET_MODE=native"
   [[ "${QUARTET_PROD:-0}" == 1 ]] && flavor=prod other=dev
+  [[ "$flavor" == prod ]] && compose_server_names
+  compose_guard "$flavor"
   if [[ "$(compose_project "$other")" != "$(compose_project "$flavor")" ]] &&
     [[ -n "$(docker ps -q --filter "label=com.docker.compose.project=$(compose_project "$other")")" ]]; then
     die "the $other stack (project $(compose_project "$other")) is running; stop it first with ./quartet down"
@@ -118,7 +158,11 @@ compose_up() {
   fi
   [[ "$flavor" == prod ]] && compose_prepare_secrets
   say "starting the stack (project $(compose_project))"
-  compose up -d --remove-orphans </dev/null || die "compose up failed; see ./quartet logs"
+  if ! compose up -d --remove-orphans </dev/null; then
+    # A refused secret or setting is migrate's last line.
+    compose logs --no-log-prefix --tail 3 migrate </dev/null >&2 || :
+    die "compose up failed; see ./quartet logs"
+  fi
   compose_wait_healthy 180 postgres redis backend nginx
   if [[ "$flavor" == dev ]]; then
     compose_wait_healthy 60 maildev
@@ -130,21 +174,41 @@ compose_up() {
   say "ready at http://127.0.0.1$([[ "$port" == 80 ]] || printf ':%s' "$port")/"
 }
 
+# compose_secrets_dir: the production secrets' folder, absolute.
+compose_secrets_dir() {
+  local dir
+  dir="$(compose_setting QUARTET_SECRETS_DIR ./docker/secrets)"
+  [[ "$dir" == /* ]] || dir="$QUARTET_ROOT/${dir#./}"
+  printf '%s\n' "$dir"
+}
+
 # compose_prepare_secrets: production secrets exist (generate-secrets.sh makes the missing ones).
 compose_prepare_secrets() {
   local dir name missing=()
-  dir="$(compose_setting QUARTET_SECRETS_DIR ./docker/secrets)"
-  [[ "$dir" == /* ]] || dir="$QUARTET_ROOT/${dir#./}"
+  dir="$(compose_secrets_dir)"
   for name in db_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
     [[ -s "$dir/$name" ]] || missing+=("$name")
   done
   # Empty is valid: the relay needs no login.
   [[ -e "$dir/smtp_password" ]] || missing+=(smtp_password)
-  ((${#missing[@]} == 0)) && return 0
-  say "missing production secrets (${missing[*]}); running scripts/generate-secrets.sh"
-  QUARTET_SECRETS_DIR="$dir" QUARTET_SECRETS_GID="$(compose_setting QUARTET_SECRETS_GID 10001)" \
-    QUARTET_BACKEND_IMAGE="$(compose_setting QUARTET_BACKEND_IMAGE quartet-backend:local)" \
-    "$QUARTET_ROOT/scripts/generate-secrets.sh" || die "scripts/generate-secrets.sh failed; production secrets are missing"
+  if ((${#missing[@]} > 0)); then
+    say "missing production secrets (${missing[*]}); running scripts/generate-secrets.sh"
+    QUARTET_SECRETS_DIR="$dir" QUARTET_SECRETS_GID="$(compose_setting QUARTET_SECRETS_GID 10001)" \
+      QUARTET_BACKEND_IMAGE="$(compose_setting QUARTET_BACKEND_IMAGE quartet-backend:local)" \
+      "$QUARTET_ROOT/scripts/generate-secrets.sh" || die "scripts/generate-secrets.sh failed; production secrets are missing"
+  fi
+  compose_refuse_development_secrets "$dir"
+}
+
+# compose_refuse_development_secrets DIR: production never runs on a published development value (the
+# backend refuses them too, and any hash of the development admin password, when migrate runs).
+compose_refuse_development_secrets() {
+  local name published="$QUARTET_ROOT/deploy/docker/development-secrets"
+  for name in db_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
+    if [[ -r "$1/$name" && -r "$published/$name" && "$(<"$1/$name")" == "$(<"$published/$name")" ]]; then
+      die "Secret '$name' in $1 is the published development value; make a new one with scripts/generate-secrets.sh --force $name"
+    fi
+  done
 }
 
 compose_down() {

@@ -37,6 +37,7 @@ try
     }
 
     builder.AddHttpLimits();
+    builder.AddHostAllowlist();
     builder.AddRedis();
     builder.AddProblemResponses();
     builder.AddHealth();
@@ -50,6 +51,8 @@ try
     var app = builder.Build();
     app.UseMetricsEndpoint();
     app.UseRequestLogging();
+    app.UseNoStoreForApi();
+    app.UseHostAllowlist();
     app.UseProblemResponses();
     app.UseRequestBodyLimit();
     app.UseRequestCharsetCheck();

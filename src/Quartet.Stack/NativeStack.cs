@@ -36,6 +36,7 @@ public sealed class NativeStack
             Detached = detached,
             ProbePath = "health/ready",
             TrustedProxies = settings.TrustedProxies,
+            ServerNames = settings.ServerNames,
         };
     }
 
@@ -86,6 +87,8 @@ public sealed class NativeStack
     {
         ["ASPNETCORE_ENVIRONMENT"] = "Development",
         ["Proxy__TrustedNetworks"] = "127.0.0.1/32,::1/128",
+        // The names nginx serves, and the loopback ones its own readiness probe and tools use.
+        ["AllowedHosts"] = $"{Settings.ServerNames} {NginxServer.DefaultServerNames}",
         ["Database__Host"] = "127.0.0.1",
         ["Database__Port"] = Settings.PostgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Database__Name"] = Database,

@@ -22,6 +22,18 @@ public sealed partial class NginxServer(string directory, int port, string backe
     /// spaces: their X-Forwarded-For names the client (QUARTET_TRUSTED_PROXIES). Empty trusts none.
     /// </summary>
     public string TrustedProxies { get; init; } = "";
+    /// The host names nginx serves (its <c>server_name</c>, separated by spaces); any other Host gets 421.
+    /// </summary>
+    public string ServerNames
+    {
+        get => _serverNames;
+        init => _serverNames = ValidServerNames(value);
+    }
+
+    private readonly string _serverNames = DefaultServerNames;
+
+    /// <summary>Development's names: the loopback ones a browser on this machine uses.</summary>
+    public const string DefaultServerNames = "localhost 127.0.0.1";
 
     /// <summary>What the readiness probe asks for: the index page, or /health/ready behind it.</summary>
     public string ProbePath { get; init; } = "index.html";
@@ -41,6 +53,7 @@ public sealed partial class NginxServer(string directory, int port, string backe
             ["QUARTET_WEB_ROOT"] = WebRoot,
             ["QUARTET_ACCESS_LOG"] = AccessLog,
             ["QUARTET_REAL_IP_FROM"] = RealIpFrom(TrustedProxies),
+            ["QUARTET_SERVER_NAMES"] = ServerNames,
         };
         var template = await File.ReadAllTextAsync(templateFile, cancellationToken);
         var rendered = Variable().Replace(template, m => values.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
@@ -107,8 +120,21 @@ public sealed partial class NginxServer(string directory, int port, string backe
         await ServiceUsers.GiveAsync(WebRoot, ServiceUsers.Nginx, cancellationToken);
     }
 
+    /// <summary>Asked by the first of <see cref="ServerNames"/>, which nginx serves whatever the list is.</summary>
     public override Task<bool> AnswersAsync(CancellationToken cancellationToken) =>
-        AnswersHttpAsync(new Uri(BaseAddress, ProbePath), cancellationToken);
+        AnswersHttpAsync(new Uri(BaseAddress, ProbePath), cancellationToken, ServerNames.Split(' ')[0].Replace("*.", "www.", StringComparison.Ordinal));
+
+    /// <summary>Host names, IP addresses and nginx's wildcards only: the value is written into the configuration.</summary>
+    public static string ValidServerNames(string value)
+    {
+        var names = value.Split([' ', '\t', ','], StringSplitOptions.RemoveEmptyEntries);
+        return names.Length > 0 && names.All(name => ServerName().IsMatch(name))
+            ? string.Join(' ', names)
+            : throw new StackException($"QUARTET_SERVER_NAMES must be host names separated by spaces (e.g. 'localhost 127.0.0.1'), not '{value}'");
+    }
+
+    [GeneratedRegex(@"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^\[[0-9A-Fa-f:.]+\]$")]
+    private static partial Regex ServerName();
 
     /// <summary>The set_real_ip_from lines for QUARTET_TRUSTED_PROXIES, each network checked first.</summary>
     public static string RealIpFrom(string trustedProxies)

@@ -68,11 +68,13 @@ public abstract class ServerProcess : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     /// <summary>An HTTP GET of <paramref name="url"/> answers 2xx.</summary>
-    protected static async Task<bool> AnswersHttpAsync(Uri url, CancellationToken cancellationToken)
+    protected static async Task<bool> AnswersHttpAsync(Uri url, CancellationToken cancellationToken, string? host = null)
     {
         try
         {
-            using var response = await Http.GetAsync(url, cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Host = host;
+            using var response = await Http.SendAsync(request, cancellationToken);
             return response.IsSuccessStatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

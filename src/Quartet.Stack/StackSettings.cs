@@ -19,6 +19,8 @@ public sealed partial record StackSettings(int HttpPort, int BackendPort, int Po
 
     /// <summary>Settings given to the backend and migrate besides the stack's own (a private stack's).</summary>
     public IReadOnlyDictionary<string, string> BackendSettings { get; init; } = new Dictionary<string, string>();
+    /// <summary>The host names nginx serves (<c>QUARTET_SERVER_NAMES</c>); the backend allows the same.</summary>
+    public string ServerNames { get; init; } = NginxServer.DefaultServerNames;
 
     public static StackSettings FromEnvironment() => new(
         Port("QUARTET_HTTP_PORT", 8080),
@@ -34,6 +36,9 @@ public sealed partial record StackSettings(int HttpPort, int BackendPort, int Po
         RedisCachePort = Port("QUARTET_REDIS_CACHE_PORT", 56380),
         RedisMaxMemory = MemorySize("QUARTET_REDIS_MAXMEMORY", "256mb"),
         RedisCacheMaxMemory = MemorySize("QUARTET_REDIS_CACHE_MAXMEMORY", "64mb"),
+        ServerNames = Environment.GetEnvironmentVariable("QUARTET_SERVER_NAMES") is { Length: > 0 } names
+            ? NginxServer.ValidServerNames(names)
+            : NginxServer.DefaultServerNames,
     };
 
     /// <summary>Free ports for a private stack beside any other (the end-to-end tests).</summary>

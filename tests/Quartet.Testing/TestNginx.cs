@@ -11,7 +11,8 @@ public static class TestNginx
 
     /// <param name="backend">The backend nginx proxies to.</param>
     /// <param name="trustedProxies">QUARTET_TRUSTED_PROXIES: the peers whose X-Forwarded-For nginx believes (none by default).</param>
-    public static async Task<NginxServer> StartNewAsync(Uri backend, string trustedProxies = "")
+    /// <param name="serverNames">QUARTET_SERVER_NAMES: the host names served.</param>
+    public static async Task<NginxServer> StartNewAsync(Uri backend, string trustedProxies = "", string serverNames = NginxServer.DefaultServerNames)
     {
         var directory = TestPaths.NewDirectory("nginx");
         var build = Path.Combine(directory, "build");
@@ -25,6 +26,7 @@ public static class TestNginx
             Path.Combine(TestPaths.Repository, "deploy", "nginx", "default.conf.template"), directory, directory)
         {
             TrustedProxies = trustedProxies,
+            ServerNames = serverNames,
         };
         await nginx.PublishWebRootAsync(build, TestContext.Current.CancellationToken);
         await nginx.StartAsync(TestContext.Current.CancellationToken);

@@ -181,6 +181,25 @@ public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsync
         return result.ExitCode == 0;
     }
 
+    /// <summary>Runs a command inside the container through the Docker API; its exit code and standard output.</summary>
+    public async Task<(long ExitCode, string Output)> ExecAsync(string containerId, IList<string> command, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(20));
+        var exec = await suite.Docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
+        {
+            Cmd = command,
+            AttachStdout = true,
+            AttachStderr = true,
+        }, limit.Token);
+        string output;
+        using (var stream = await suite.Docker.Exec.StartAndAttachContainerExecAsync(exec.ID, tty: false, limit.Token))
+        {
+            (output, _) = await stream.ReadOutputToEndAsync(limit.Token);
+        }
+        return ((await suite.Docker.Exec.InspectContainerExecAsync(exec.ID, limit.Token)).ExitCode, output);
+    }
+
     /// <summary>GET /api/auth/me with the user's session answers 200 within <paramref name="limit"/>.</summary>
     public static async Task<bool> SessionWorksWithinAsync(StackUser user, TimeSpan limit, CancellationToken cancellationToken)
     {

@@ -200,6 +200,8 @@ public sealed class ComposeSuite : IAsyncLifetime
             ["QUARTET_SMTP_HOST"] = "smtp.example.test",
             ["QUARTET_MAIL_FROM"] = "Quartet <no-reply@example.test>",
             ["QUARTET_PUBLIC_URL"] = $"http://127.0.0.1:{port}",
+            // Unset: ./quartet up --prod serves the host of QUARTET_PUBLIC_URL.
+            ["QUARTET_SERVER_NAMES"] = null,
         };
         foreach (var (name, image) in StandIns?.Variables ?? new Dictionary<string, string>())
         {
@@ -217,7 +219,13 @@ public sealed class ComposeSuite : IAsyncLifetime
             argv.AddRange(["-f", Path.Combine(Root, "compose.prod.yaml")]);
         }
         argv.AddRange(arguments);
-        return RunAsync(argv, Environment(port), ComposeTimeout, cancellationToken);
+        var environment = Environment(port);
+        if (production)
+        {
+            // What ./quartet up --prod derives from QUARTET_PUBLIC_URL, and compose.prod.yaml requires.
+            environment["QUARTET_SERVER_NAMES"] = "127.0.0.1";
+        }
+        return RunAsync(argv, environment, ComposeTimeout, cancellationToken);
     }
 
     public Task<HostCommandResult> RunAsync(IReadOnlyList<string> argv, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancellationToken) =>

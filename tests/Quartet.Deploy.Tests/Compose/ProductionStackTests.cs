@@ -129,6 +129,41 @@ public sealed partial class ProductionStackTests(ProductionStack stack) : StackT
         Assert.True(bad.Count == 0, $"root processes: {string.Join("; ", bad)}");
     }
 
+    [Fact, Step(13)]
+    public async Task UpRefusesThePublishedDevelopmentSecrets()
+    {
+        Stack.RequireUp();
+        var environment = Suite.Environment(Stack.Port);
+        environment["QUARTET_SECRETS_DIR"] = Path.Combine(Suite.Root, "deploy", "docker", "development-secrets");
+
+        var up = await Suite.RunAsync([Path.Combine(Suite.Root, "quartet"), "up", "--prod"], environment, TimeSpan.FromMinutes(2), Cancellation);
+
+        Say($"./quartet up --prod on the development secrets: exit {up.ExitCode}: {up.Tail(1)}");
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Matches("Secret '[a-z_]+' in .* is the published development value; make a new one with scripts/generate-secrets.sh --force", up.Output);
+    }
+
+    /// <summary>Production's backend reaches nothing outside but the relay, through mail-egress (a plain TCP pipe on the edge network).</summary>
+    [Fact, Step(14)]
+    public async Task OnlyMailEgressAndNginxAreOnTheEdgeNetwork()
+    {
+        Stack.RequireUp();
+        var onEdge = new List<string>();
+        foreach (var container in await Suite.ContainersAsync(Cancellation, all: false))
+        {
+            var inspect = await Suite.Docker.Containers.InspectContainerAsync(container.ID, Cancellation);
+            foreach (var id in inspect.NetworkSettings.Networks.Values.Select(n => n.NetworkID))
+            {
+                if (!(await Suite.Docker.Networks.InspectNetworkAsync(id, Cancellation)).Internal)
+                {
+                    onEdge.Add(ComposeStack.ServiceOf(inspect.Config.Labels));
+                }
+            }
+        }
+        Say($"on a network with a route out: {string.Join(", ", onEdge.Order())}");
+        Assert.Equal(["mail-egress", "nginx"], onEdge.Order().ToArray());
+    }
+
     [Fact, Step(20)]
     public async Task DownThenUpKeepsTheUserTheNoteAndTheSession()
     {

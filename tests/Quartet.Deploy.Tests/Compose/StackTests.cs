@@ -208,6 +208,85 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
         Assert.Matches("NOPERM|DEBUG command not allowed", answers["DEBUG"]);
     }
 
+    /// <summary>
+    /// Without sending a packet anywhere: every network the backend is on is internal, and its routing
+    /// tables (read inside it through the Docker API) send nothing out through any other network. The
+    /// engine still gives a container on internal networks only a default route, through one of those
+    /// networks' bridges, where its isolation rules drop every packet not addressed to that network; so
+    /// each default route must leave through an interface of an internal network, and none may leave
+    /// through anything else.
+    /// </summary>
+    [Fact, Step(10)]
+    public async Task TheBackendHasNoRouteOutOfTheHost()
+    {
+        stack.RequireUp();
+        var backend = await stack.InspectAsync("backend", Cancellation);
+        var internalAddresses = new List<IPAddress>();
+        foreach (var (name, endpoint) in backend.NetworkSettings.Networks)
+        {
+            var network = await Suite.Docker.Networks.InspectNetworkAsync(endpoint.NetworkID, Cancellation);
+            Say($"backend network {network.Name}: internal={network.Internal}, address {endpoint.IPAddress}");
+            Assert.True(network.Internal, $"the backend is on {network.Name}, which is not internal");
+            internalAddresses.Add(IPAddress.Parse(endpoint.IPAddress));
+        }
+        Assert.True(internalAddresses.Count >= 2, $"the backend is on {internalAddresses.Count} networks");
+
+        var (exit, tables) = await stack.ExecAsync(backend.ID, ["sh", "-c", "cat /proc/net/route; echo ---; cat /proc/net/ipv6_route 2>/dev/null || true"], Cancellation);
+        Assert.True(exit == 0, $"reading the routing tables exited with {exit}: {tables}");
+        var parts = tables.Split("---\n");
+        // /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask ..., addresses in host (little-endian) order.
+        var ipv4 = parts[0].Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(line => line.Split('\t', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(r => (Interface: r[0], Destination: Address(r[1]), Mask: Address(r[7]))).ToList();
+        Say($"backend: IPv4 routes {string.Join(", ", ipv4.Select(r => $"{r.Interface} {r.Destination}/{r.Mask}"))}");
+        Assert.NotEmpty(ipv4);
+        // Each interface's own network: the connected route that holds one of the backend's internal addresses.
+        var internalInterfaces = ipv4.Where(r => r.Mask.GetAddressBytes().Any(b => b != 0)
+                && internalAddresses.Any(a => InNetwork(a, r.Destination, r.Mask)))
+            .Select(r => r.Interface).ToHashSet();
+        foreach (var route in ipv4.Where(r => r.Mask.Equals(IPAddress.Any)))
+        {
+            Assert.True(internalInterfaces.Contains(route.Interface),
+                $"the backend's default route leaves through {route.Interface}, which is not on an internal network");
+        }
+        foreach (var route in ipv4)
+        {
+            Assert.True(route.Interface == "lo" || internalInterfaces.Contains(route.Interface),
+                $"a route through {route.Interface}, which is not on an internal network");
+        }
+        // /proc/net/ipv6_route: destination, prefix length, ..., interface last. No IPv6 default route
+        // outside the loopback's own unreachable entry.
+        var ipv6 = (parts.Length > 1 ? parts[1] : "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.DoesNotContain(ipv6, r => r[0] == new string('0', 32) && r[1] == "00" && r[^1] != "lo");
+    }
+
+    private static IPAddress Address(string littleEndianHex) =>
+        new(BitConverter.GetBytes(uint.Parse(littleEndianHex, NumberStyles.HexNumber, CultureInfo.InvariantCulture)));
+
+    private static bool InNetwork(IPAddress address, IPAddress network, IPAddress mask)
+    {
+        var (a, n, m) = (address.GetAddressBytes(), network.GetAddressBytes(), mask.GetAddressBytes());
+        return a.Length == 4 && Enumerable.Range(0, 4).All(i => (a[i] & m[i]) == n[i]);
+    }
+
+    [Fact, Step(11)]
+    public async Task NginxAnswersOnlyItsHostNames()
+    {
+        stack.RequireUp();
+        var (client, _) = stack.NewClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/auth/me");
+        request.Headers.Host = "rebound.example";
+        using var foreign = await client.SendAsync(request, Cancellation);
+        using var own = await client.GetAsync("/api/auth/me", Cancellation);
+        Say($"GET /api/auth/me as rebound.example: {(int)foreign.StatusCode}; as 127.0.0.1: {(int)own.StatusCode}");
+
+        Assert.Equal(HttpStatusCode.MisdirectedRequest, foreign.StatusCode);
+        Assert.Contains("urn:quartet:problem:unknown-host", await foreign.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, own.StatusCode);
+        Assert.True(own.Headers.CacheControl?.NoStore, "no Cache-Control: no-store through nginx");
+    }
+
     [Fact, Step(100)]
     public async Task DownWithVolumesLeavesNoContainerNetworkOrVolume()
     {

@@ -29,6 +29,7 @@ internal static class ProblemTypes
     public const string InvalidLink = Prefix + "invalid-link";
     public const string EmailUnverified = Prefix + "email-unverified";
     public const string QuotaExceeded = Prefix + "quota-exceeded";
+    public const string UnknownHost = Prefix + "unknown-host";
 
     public static string ForStatus(int status) => status switch
     {

@@ -27,6 +27,12 @@ internal sealed class MailOptions
     [Required(AllowEmptyStrings = false)] public string SmtpHost { get; set; } = "";
     [Range(1, 65535)] public int SmtpPort { get; set; } = 587;
     public SmtpSecurity Security { get; set; } = SmtpSecurity.StartTls;
+    /// <summary>
+    /// A TCP forwarder (<c>host:port</c>) to open the connection to instead of SmtpHost, which still names
+    /// the relay to TLS (SNI, certificate) and SMTP: compose's backend has no route out, so production
+    /// reaches the relay through the mail-egress service. Unset: straight to SmtpHost.
+    /// </summary>
+    public string? SmtpVia { get; set; }
     /// <summary>The SMTP login; when set, the password is the smtp_password secret. Unset: no authentication.</summary>
     public string? Username { get; set; }
     /// <summary>The From header, e.g. <c>Quartet &lt;no-reply@example.com&gt;</c>.</summary>
@@ -46,10 +52,21 @@ internal sealed class MailOptions
     public static bool IsValid(MailOptions o) =>
         MailboxAddress.TryParse(o.From, out _)
         && Uri.TryCreate(o.LinkBaseUrl, UriKind.Absolute, out var link) && link.Scheme is "http" or "https"
-        && o.PollInterval > TimeSpan.Zero && o.SendTimeout > TimeSpan.Zero;
+        && o.PollInterval > TimeSpan.Zero && o.SendTimeout > TimeSpan.Zero
+        && (string.IsNullOrEmpty(o.SmtpVia) || o.Via() is not null);
+
+    /// <summary>SmtpVia as host and port, or null when it is not <c>host:port</c>.</summary>
+    public (string Host, int Port)? Via()
+    {
+        var colon = SmtpVia?.LastIndexOf(':') ?? -1;
+        return colon > 0 && int.TryParse(SmtpVia.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            && port is > 0 and <= 65535
+            ? (SmtpVia![..colon], port)
+            : null;
+    }
 
     public const string InvalidMessage =
-        "Mail: From must be a mail address (Name <name@example.com>), LinkBaseUrl an absolute http(s) URL, PollInterval and SendTimeout positive";
+        "Mail: From must be a mail address (Name <name@example.com>), LinkBaseUrl an absolute http(s) URL, SmtpVia host:port when set, PollInterval and SendTimeout positive";
 
     /// <summary>
     /// The development mail catcher (maildev, on its SMTP port 1025) keeps every mail in a web inbox that

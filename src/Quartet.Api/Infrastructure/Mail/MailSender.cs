@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Options;
@@ -14,12 +15,31 @@ internal sealed class MailSender(IOptions<MailOptions> options, MailCredentials 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(mail.SendTimeout);
         using var client = new SmtpClient { Timeout = (int)mail.SendTimeout.TotalMilliseconds };
-        await client.ConnectAsync(mail.SmtpHost, mail.SmtpPort, mail.Security switch
+        var security = mail.Security switch
         {
             SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
             SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
             _ => SecureSocketOptions.None,
-        }, timeout.Token);
+        };
+        if (mail.Via() is { } via)
+        {
+            // The socket goes to the forwarder; TLS and SMTP still speak to SmtpHost by its name.
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(via.Host, via.Port, timeout.Token);
+                await client.ConnectAsync(socket, mail.SmtpHost, mail.SmtpPort, security, timeout.Token);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        else
+        {
+            await client.ConnectAsync(mail.SmtpHost, mail.SmtpPort, security, timeout.Token);
+        }
         if (mail.Username is { Length: > 0 } username)
         {
             await client.AuthenticateAsync(username, credentials.Password, timeout.Token);

@@ -71,11 +71,18 @@ internal sealed class SecretReader(IConfiguration configuration, bool isDevelopm
                 $"{SecretSpec.HowToCreate}.");
         }
 
-        if (!isDevelopment && secret.Value.StartsWith(DevelopmentDefaultPrefix, StringComparison.Ordinal))
+        if (!isDevelopment && (secret.Value.StartsWith(DevelopmentDefaultPrefix, StringComparison.Ordinal) || DevelopmentValues.IsPublished(secret.Value)))
         {
             throw new StartupException(
                 $"Secret '{spec.Name}' (from {secret.Source}) is a development default, which is refused outside Development; " +
                 "create a real one with scripts/generate-secrets.sh.");
+        }
+
+        if (!isDevelopment && spec == SecretSpec.AdminPasswordHash && DevelopmentValues.IsDevelopmentAdminHash(secret.Value))
+        {
+            throw new StartupException(
+                $"Secret '{spec.Name}' (from {secret.Source}) is a hash of the development admin password, which is refused outside Development; " +
+                "make a new one with scripts/generate-secrets.sh --force (it asks for the password).");
         }
 
         return secret.Value;

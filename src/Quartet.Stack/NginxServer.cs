@@ -22,6 +22,8 @@ public sealed partial class NginxServer(string directory, int port, string backe
     /// spaces: their X-Forwarded-For names the client (QUARTET_TRUSTED_PROXIES). Empty trusts none.
     /// </summary>
     public string TrustedProxies { get; init; } = "";
+
+    /// <summary>
     /// The host names nginx serves (its <c>server_name</c>, separated by spaces); any other Host gets 421.
     /// </summary>
     public string ServerNames

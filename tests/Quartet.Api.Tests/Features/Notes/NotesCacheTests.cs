@@ -149,34 +149,6 @@ public sealed class NotesWithoutRedisTests(PrivateStack privateStack) : IClassFi
             await _stack.RedisCache.StartAsync(TestContext.Current.CancellationToken);
         }
     }
-}
-
-/// <summary>Without Redis:CacheEndpoint nothing is cached, in either Redis (decision 0015).</summary>
-public sealed class NotesWithoutACacheRedisTests(SharedStack shared)
-{
-    [Fact]
-    public async Task WithNoCacheEndpointReadsComeFromPostgresAndNothingIsCachedAnywhere()
-    {
-        await using var factory = await QuartetFactory.CreateAsync(shared.Stack, new Dictionary<string, string?> { ["Redis:CacheEndpoint"] = "" });
-        using var client = factory.CreateHttpsClient();
-        await client.RegisterAndLoginAsync();
-        var note = await client.CreateNoteAsync("never cached");
-        for (var i = 0; i < 2; i++)
-        {
-            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/notes?limit=20")).StatusCode);
-        }
-        // A change made behind the app's back shows at once: nothing was served from a cache.
-        await shared.Stack.ExecuteAsync(factory.Database, $"UPDATE notes SET title = 'changed by hand' WHERE id = '{note.Id}'");
-        using var json = await (await client.GetAsync($"/api/notes/{note.Id}")).JsonAsync();
-        Assert.Equal("changed by hand", json.RootElement.GetProperty("title").GetString());
-
-        foreach (var server in (RedisServer[])[shared.Stack.Redis, shared.Stack.RedisCache])
-        {
-            Assert.Equal("", await server.CommandAsync("--scan", "--pattern", $"test:{factory.Database}:notes:*"));
-        }
-        Assert.NotEqual("", await shared.Stack.Redis.CommandAsync("--scan", "--pattern", $"test:{factory.Database}:session:*"));
-    }
 
     /// <summary>Idempotency-Key records live in PostgreSQL: with Redis stopped, a keyed create is made once and its retry replayed.</summary>
     [Fact]
@@ -209,5 +181,33 @@ public sealed class NotesWithoutACacheRedisTests(SharedStack shared)
         {
             await _stack.Redis.StartAsync(TestContext.Current.CancellationToken);
         }
+    }
+}
+
+/// <summary>Without Redis:CacheEndpoint nothing is cached, in either Redis (decision 0015).</summary>
+public sealed class NotesWithoutACacheRedisTests(SharedStack shared)
+{
+    [Fact]
+    public async Task WithNoCacheEndpointReadsComeFromPostgresAndNothingIsCachedAnywhere()
+    {
+        await using var factory = await QuartetFactory.CreateAsync(shared.Stack, new Dictionary<string, string?> { ["Redis:CacheEndpoint"] = "" });
+        using var client = factory.CreateHttpsClient();
+        await client.RegisterAndLoginAsync();
+        var note = await client.CreateNoteAsync("never cached");
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/notes/{note.Id}")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/notes?limit=20")).StatusCode);
+        }
+        // A change made behind the app's back shows at once: nothing was served from a cache.
+        await shared.Stack.ExecuteAsync(factory.Database, $"UPDATE notes SET title = 'changed by hand' WHERE id = '{note.Id}'");
+        using var json = await (await client.GetAsync($"/api/notes/{note.Id}")).JsonAsync();
+        Assert.Equal("changed by hand", json.RootElement.GetProperty("title").GetString());
+
+        foreach (var server in (RedisServer[])[shared.Stack.Redis, shared.Stack.RedisCache])
+        {
+            Assert.Equal("", await server.CommandAsync("--scan", "--pattern", $"test:{factory.Database}:notes:*"));
+        }
+        Assert.NotEqual("", await shared.Stack.Redis.CommandAsync("--scan", "--pattern", $"test:{factory.Database}:session:*"));
     }
 }

@@ -55,8 +55,12 @@ internal static class AccountApi
             return errors.ToProblem();
         }
 
-        await UserAccounts.SetPasswordHashAsync(db, userId, passwords.Hash(body.NewPassword!), cancellationToken);
-        var ended = await signOut.EndEverythingAsync(userId, keepSessionId: context.User.SessionId());
+        if (await UserAccounts.ReplacePasswordAsync(db, userId, user!.PasswordHash, passwords.Hash(body.NewPassword!), cancellationToken) is not { } epoch)
+        {
+            // Another change got there first: the password this one was checked against is no longer current.
+            return new FieldErrors().Add("currentPassword", "The current password is wrong.").ToProblem();
+        }
+        var ended = await signOut.EndEverythingAsync(userId, epoch, keepSessionId: context.User.SessionId());
         await audit.WriteAsync(AuditEvents.PasswordChanged, userId, userId, context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();
     }

@@ -60,9 +60,11 @@ internal sealed class SessionStore(IRedisStore redis, AuthEpochs epochs, AuthSec
         return s
         """;
 
-    // Moves a live session to a new epoch (the one its own request just raised the account to).
+    // Moves a live session to the epoch its own request just raised the account to (ARGV[1]), only from the one
+    // just before it: when another raise came in between (an admin's sign-out), the session stays behind and ends.
     private const string RestampScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        if (redis.call('HGET', KEYS[1], 'ep') or '0') ~= ARGV[2] then return 0 end
         redis.call('HSET', KEYS[1], 'ep', ARGV[1])
         return 1
         """;
@@ -116,9 +118,12 @@ internal sealed class SessionStore(IRedisStore redis, AuthEpochs epochs, AuthSec
         }
     }
 
-    /// <summary>Moves the session <paramref name="id"/> to <paramref name="epoch"/>, so the change its own request makes does not end it.</summary>
+    /// <summary>
+    /// Moves the session <paramref name="id"/> to <paramref name="epoch"/>, so the change its own request makes does
+    /// not end it; only from <paramref name="epoch"/> − 1, so it never survives another raise that came first.
+    /// </summary>
     public Task RestampAsync(string id, long epoch) =>
-        IsId(id) ? redis.EvaluateAsync(RestampScript, [SessionKey(id)], [AuthEpochs.Text(epoch)]) : Task.CompletedTask;
+        IsId(id) ? redis.EvaluateAsync(RestampScript, [SessionKey(id)], [AuthEpochs.Text(epoch), AuthEpochs.Text(epoch - 1)]) : Task.CompletedTask;
 
     public async Task<IReadOnlyList<SessionInfo>> ListAsync(Guid userId)
     {

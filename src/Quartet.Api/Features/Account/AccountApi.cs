@@ -58,8 +58,12 @@ internal static class AccountApi
             return errors.ToProblem();
         }
 
-        await UserAccounts.SetPasswordHashAsync(db, userId, await passwords.HashAsync(body.NewPassword!, cancellationToken), cancellationToken);
-        var ended = await signOut.EndEverythingAsync(userId, keepSessionId: context.User.SessionId());
+        if (await UserAccounts.ReplacePasswordAsync(db, userId, user!.PasswordHash, await passwords.HashAsync(body.NewPassword!, cancellationToken), cancellationToken) is not { } epoch)
+        {
+            // Another change got there first: the password this one was checked against is no longer current.
+            return new FieldErrors().Add("currentPassword", "The current password is wrong.").ToProblem();
+        }
+        var ended = await signOut.EndEverythingAsync(userId, epoch, keepSessionId: context.User.SessionId());
         await audit.WriteAsync(AuditEvents.PasswordChanged, userId, userId, context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();
     }

@@ -74,11 +74,11 @@ internal static class AccountMailApi
         {
             return errors.ToProblem();
         }
-        if (await AccountTokens.ResetPasswordAsync(db, hash, Caller(context), await passwords.HashAsync(body.NewPassword!, cancellationToken), cancellationToken) is not { } userId)
+        if (await AccountTokens.ResetPasswordAsync(db, hash, Caller(context), await passwords.HashAsync(body.NewPassword!, cancellationToken), cancellationToken) is not var (userId, epoch))
         {
             return InvalidLink();
         }
-        var ended = await signOut.EndEverythingAsync(userId);
+        var ended = await signOut.EndEverythingAsync(userId, epoch);
         if (context.User.SessionId() is not null)
         {
             SessionCookie.Delete(context);
@@ -150,13 +150,13 @@ internal static class AccountMailApi
         {
             return errors.ToProblem();
         }
-        if (!await UserAccounts.TryChangeEmailAsync(db, user.Id, email, cancellationToken))
+        if (await UserAccounts.TryChangeEmailAsync(db, user.Id, email, cancellationToken) is not { } epoch)
         {
             return Problems.Conflict("An account with that email already exists.");
         }
         await outbox.EnqueueAsync(VerifyEmailComposer.Name, email, user.Id, context.TraceIdentifier, cancellationToken);
         await outbox.EnqueueAsync(EmailChangedComposer.Name, user.Email, user.Id, context.TraceIdentifier, cancellationToken);
-        var ended = await signOut.EndEverythingAsync(user.Id);
+        var ended = await signOut.EndEverythingAsync(user.Id, epoch);
         SessionCookie.Delete(context);
         await audit.WriteAsync(AuditEvents.EmailChanged, user.Id, user.Id, context, new { from = user.Email, to = email, sessionsEnded = ended },
             cancellationToken);

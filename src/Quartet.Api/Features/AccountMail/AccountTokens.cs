@@ -59,13 +59,14 @@ internal static class AccountTokens
     /// Spends a reset token and sets the new password hash, in one statement: the token must be unused,
     /// unexpired, for the account's current address, of an enabled account and, when <paramref name="caller"/>
     /// is signed in, theirs. Every other reset token of the account is spent with it, and the address counts
-    /// as verified (the link reached it). Returns the account, or null when nothing changed.
+    /// as verified (the link reached it), and its auth epoch rises. Returns the account and its new epoch, or null
+    /// when nothing changed.
     /// </summary>
-    public static async Task<Guid?> ResetPasswordAsync(NpgsqlDataSource db, byte[] hash, Guid? caller, string passwordHash,
+    public static async Task<(Guid UserId, long Epoch)?> ResetPasswordAsync(NpgsqlDataSource db, byte[] hash, Guid? caller, string passwordHash,
         CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<Guid?>(new CommandDefinition("""
+        var changed = await connection.QueryAsync<(Guid, long)>(new CommandDefinition("""
             WITH spent AS (
                 UPDATE account_tokens t SET used_at = now()
                 FROM users u
@@ -78,10 +79,12 @@ internal static class AccountTokens
                 FROM spent
                 WHERE o.user_id = spent.user_id AND o.purpose = 'reset-password' AND o.used_at IS NULL AND o.token_hash <> @hash
             )
-            UPDATE users u SET password_hash = @passwordHash, email_verified_at = coalesce(u.email_verified_at, now()), updated_at = now()
+            UPDATE users u SET password_hash = @passwordHash, email_verified_at = coalesce(u.email_verified_at, now()),
+                auth_epoch = u.auth_epoch + 1, updated_at = now()
             FROM spent WHERE u.id = spent.user_id
-            RETURNING u.id
+            RETURNING u.id, u.auth_epoch
             """, new { hash, caller, passwordHash }, cancellationToken: cancellationToken));
+        return changed.Select(row => ((Guid, long)?)row).SingleOrDefault();
     }
 
     /// <summary>Spends a verification token and marks the address verified, under the same rules as a reset (a disabled account included).</summary>

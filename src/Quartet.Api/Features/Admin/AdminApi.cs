@@ -14,7 +14,7 @@ internal sealed record AdminUser(Guid Id, string Email, string Role, bool Disabl
 
 internal sealed record UserPage(AdminUser[] Items, int Page, int PageSize, long Total);
 
-/// <summary>The admin area: find users, disable and enable them, end their sessions. Role admin only.</summary>
+/// <summary>The admin area: find users, disable and enable them, end their sessions, demote admins. Role admin only.</summary>
 internal static class AdminApi
 {
     private const int MaxPageSize = 100;
@@ -27,6 +27,7 @@ internal static class AdminApi
         group.MapPost("/users/{id:guid}/disable", Disable).WithName("DisableUser").ProducesProblem(404).ProducesProblem(409);
         group.MapPost("/users/{id:guid}/enable", Enable).WithName("EnableUser").ProducesProblem(404);
         group.MapPost("/users/{id:guid}/end-sessions", EndSessions).WithName("EndUserSessions").ProducesProblem(404);
+        group.MapPost("/users/{id:guid}/demote", Demote).WithName("DemoteUser").ProducesProblem(404).ProducesProblem(409);
         return group;
     }
 
@@ -79,11 +80,11 @@ internal static class AdminApi
         {
             return Problems.Conflict("Admins cannot disable their own account.");
         }
-        if (!await SetDisabledAsync(db, id, disabled: true, cancellationToken))
+        if (await DisableAsync(db, id, cancellationToken) is not { } epoch)
         {
             return Problems.NotFound("user");
         }
-        var ended = await signOut.EndEverythingAsync(id);
+        var ended = await signOut.EndEverythingAsync(id, epoch);
         await audit.WriteAsync(AuditEvents.AdminDisabledUser, id, context.User.Id(), context, new { sessionsEnded = ended }, cancellationToken);
         return TypedResults.NoContent();
     }
@@ -91,7 +92,7 @@ internal static class AdminApi
     private static async Task<Results<NoContent, ProblemHttpResult>> Enable(
         Guid id, NpgsqlDataSource db, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
-        if (!await SetDisabledAsync(db, id, disabled: false, cancellationToken))
+        if (!await EnableAsync(db, id, cancellationToken))
         {
             return Problems.NotFound("user");
         }
@@ -103,21 +104,91 @@ internal static class AdminApi
     private static async Task<Results<Ok<EndedResponse>, ProblemHttpResult>> EndSessions(
         Guid id, NpgsqlDataSource db, UserSignOut signOut, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
     {
-        if (await UserAccounts.FindByIdAsync(db, id, cancellationToken) is null)
+        if (await UserAccounts.RaiseAuthEpochAsync(db, id, cancellationToken) is not { } epoch)
         {
             return Problems.NotFound("user");
         }
-        var ended = await signOut.EndEverythingAsync(id);
+        var ended = await signOut.EndEverythingAsync(id, epoch);
         await audit.WriteAsync(AuditEvents.AdminEndedSessions, id, context.User.Id(), context, new { ended }, cancellationToken);
         return TypedResults.Ok(new EndedResponse(ended));
     }
 
-    private static async Task<bool> SetDisabledAsync(NpgsqlDataSource db, Guid id, bool disabled, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the admin role away and ends the account's sessions and tokens (they carry the role). The last
+    /// enabled admin stays: with none, nobody could use the admin area, or undo this, without migrate.
+    /// </summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> Demote(
+        Guid id, NpgsqlDataSource db, UserSignOut signOut, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
+    {
+        var (outcome, epoch) = await DemoteAsync(db, id, cancellationToken);
+        switch (outcome)
+        {
+            case DemoteOutcome.NotFound:
+                return Problems.NotFound("user");
+            case DemoteOutcome.NotAdmin:
+                return Problems.Conflict("This account is not an admin.");
+            case DemoteOutcome.LastAdmin:
+                return Problems.Conflict("This is the last enabled admin; make another admin first.");
+        }
+        var ended = await signOut.EndEverythingAsync(id, epoch);
+        await audit.WriteAsync(AuditEvents.AdminDemotedUser, id, context.User.Id(), context, new { sessionsEnded = ended }, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private enum DemoteOutcome
+    {
+        Demoted,
+        NotFound,
+        NotAdmin,
+        LastAdmin,
+    }
+
+    private static async Task<(DemoteOutcome Outcome, long Epoch)> DemoteAsync(NpgsqlDataSource db, Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE users SET disabled_at = CASE WHEN @disabled THEN coalesce(disabled_at, now()) END, updated_at = now()
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Locking every enabled admin's row serialises demotions: two admins demoting each other at once cannot
+        // both see the other as the one who remains.
+        var admins = (await connection.QueryAsync<Guid>(new CommandDefinition(
+            "SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE",
+            transaction: transaction, cancellationToken: cancellationToken))).ToList();
+        var role = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT role FROM users WHERE id = @id FOR UPDATE", new { id }, transaction, cancellationToken: cancellationToken));
+        if (role is null)
+        {
+            return (DemoteOutcome.NotFound, 0);
+        }
+        if (role != "admin")
+        {
+            return (DemoteOutcome.NotAdmin, 0);
+        }
+        if (admins.All(admin => admin == id))
+        {
+            return (DemoteOutcome.LastAdmin, 0);
+        }
+        var epoch = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "UPDATE users SET role = 'user', auth_epoch = auth_epoch + 1, updated_at = now() WHERE id = @id RETURNING auth_epoch",
+            new { id }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return (DemoteOutcome.Demoted, epoch);
+    }
+
+    /// <summary>Disables the account and raises its auth epoch in one statement; the new epoch, or null when there is no such account.</summary>
+    private static async Task<long?> DisableAsync(NpgsqlDataSource db, Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition("""
+            UPDATE users SET disabled_at = coalesce(disabled_at, now()), auth_epoch = auth_epoch + 1, updated_at = now()
             WHERE id = @id
-            """, new { id, disabled }, cancellationToken: cancellationToken)) == 1;
+            RETURNING auth_epoch
+            """, new { id }, cancellationToken: cancellationToken));
+    }
+
+    private static async Task<bool> EnableAsync(NpgsqlDataSource db, Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE users SET disabled_at = NULL, updated_at = now() WHERE id = @id",
+            new { id }, cancellationToken: cancellationToken)) == 1;
     }
 }

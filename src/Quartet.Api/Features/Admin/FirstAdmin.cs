@@ -13,11 +13,16 @@ namespace Quartet.Api.Features.Admin;
 /// <summary>
 /// Run by <c>migrate</c>: makes sure the account named by ADMIN_EMAIL exists, is an admin, and has the
 /// hash in the admin_password_hash secret. Nothing happens when ADMIN_EMAIL is not set. The password
-/// itself is never seen: generate-secrets.sh stores only its hash.
+/// itself is never seen: generate-secrets.sh stores only its hash. An existing account that is not an admin
+/// is promoted only when ADMIN_PROMOTE_EXISTING is true; otherwise migrate stops and says so. Replacing the
+/// hash or promoting raises the account's auth epoch, which ends its sessions and tokens (decision 0014).
 /// </summary>
 internal sealed partial class FirstAdmin(IConfiguration configuration, SecretReader secrets, NpgsqlDataSource db, AuditLog audit, ILogger<FirstAdmin> logger)
     : IPostMigrationStep
 {
+    /// <summary>The setting (an environment variable, or a <c>--name=value</c> argument of migrate) that allows promoting an existing account.</summary>
+    public const string PromoteSetting = "ADMIN_PROMOTE_EXISTING";
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var email = UserAccounts.NormalizeEmail(configuration["ADMIN_EMAIL"]);
@@ -37,30 +42,55 @@ internal sealed partial class FirstAdmin(IConfiguration configuration, SecretRea
                 "Secret 'admin_password_hash' is not a password hash; make it with scripts/generate-secrets.sh (or: printf '%s' \"$password\" | Quartet.Api hash-password).");
         }
 
+        var promote = configuration.GetValue<bool>(PromoteSetting);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        var (id, created, changed) = await connection.QuerySingleAsync<(Guid Id, bool Created, bool Changed)>(new CommandDefinition("""
-            WITH existing AS (SELECT id, password_hash, role FROM users WHERE email = @email),
-            inserted AS (
-                INSERT INTO users (id, email, password_hash, role, email_verified_at)
-                SELECT @newId, @email, @hash, 'admin', now() WHERE NOT EXISTS (SELECT 1 FROM existing)
-                RETURNING id
-            ),
-            updated AS (
-                UPDATE users SET password_hash = @hash, role = 'admin', updated_at = now()
-                WHERE email = @email AND (password_hash <> @hash OR role <> 'admin')
-                RETURNING id
-            )
-            SELECT coalesce((SELECT id FROM inserted), (SELECT id FROM existing)) AS id,
-                   EXISTS (SELECT 1 FROM inserted) AS created,
-                   EXISTS (SELECT 1 FROM updated) AS changed
-            """, new { email, hash, newId = Guid.CreateVersion7() }, cancellationToken: cancellationToken));
-
-        if (created || changed)
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two migrate runs at once (several replicas starting) take turns here.
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtext('quartet:first-admin'))",
+            transaction: transaction, cancellationToken: cancellationToken));
+        var existing = await connection.QuerySingleOrDefaultAsync<(Guid Id, string PasswordHash, string Role)?>(new CommandDefinition(
+            "SELECT id, password_hash, role FROM users WHERE email = @email FOR UPDATE", new { email }, transaction, cancellationToken: cancellationToken));
+        string outcome;
+        Guid id;
+        if (existing is not { } account)
         {
-            await audit.WriteAsync(
-                created ? AuditEvents.FirstAdminCreated : AuditEvents.FirstAdminUpdated, id, null, null, new { email }, cancellationToken);
+            id = Guid.CreateVersion7();
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO users (id, email, password_hash, role, email_verified_at) VALUES (@id, @email, @hash, 'admin', now())",
+                new { id, email, hash }, transaction, cancellationToken: cancellationToken));
+            outcome = AuditEvents.FirstAdminCreated;
         }
-        LogDone(logger, email, created ? "created" : changed ? "updated" : "unchanged");
+        else if (account.Role != "admin")
+        {
+            if (!promote)
+            {
+                throw new StartupException(
+                    $"ADMIN_EMAIL names an existing account that is not an admin; migrate promotes it only with {PromoteSetting}=true (or: migrate --{PromoteSetting}=true).");
+            }
+            id = account.Id;
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE users SET role = 'admin', password_hash = @hash, auth_epoch = auth_epoch + 1, updated_at = now() WHERE id = @id",
+                new { id, hash }, transaction, cancellationToken: cancellationToken));
+            outcome = AuditEvents.FirstAdminPromoted;
+        }
+        else if (account.PasswordHash != hash)
+        {
+            id = account.Id;
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE users SET password_hash = @hash, auth_epoch = auth_epoch + 1, updated_at = now() WHERE id = @id",
+                new { id, hash }, transaction, cancellationToken: cancellationToken));
+            outcome = AuditEvents.FirstAdminUpdated;
+        }
+        else
+        {
+            await transaction.CommitAsync(cancellationToken);
+            LogDone(logger, email, "unchanged");
+            return;
+        }
+        await transaction.CommitAsync(cancellationToken);
+
+        await audit.WriteAsync(outcome, id, null, null, new { email }, cancellationToken);
+        LogDone(logger, email, outcome == AuditEvents.FirstAdminCreated ? "created" : outcome == AuditEvents.FirstAdminPromoted ? "promoted" : "updated");
     }
 
     public static IHostApplicationBuilder AddFirstAdmin(IHostApplicationBuilder builder)

@@ -84,7 +84,10 @@ internal static class AuthApi
         {
             await sessions.EndByCookieAsync(previous);
         }
-        var (cookie, session) = await sessions.CreateAsync(user.Id, user.Email, user.Role, context.ClientIp(), context.Request.Headers.UserAgent);
+        // Under the epoch read with the password hash: a disable or password change that committed after that
+        // read ends this session too, however the two requests interleave (decision 0014).
+        var (cookie, session) = await sessions.CreateAsync(user.Id, user.Email, user.Role, user.AuthEpoch, context.ClientIp(),
+            context.Request.Headers.UserAgent);
         SessionCookie.Write(context, cookie);
         return TypedResults.Ok(new LoginResponse(new UserResponse(user.Id, user.Email, user.Role), sessions.CsrfToken(session.Id)));
     }
@@ -104,8 +107,9 @@ internal static class AuthApi
                 "API tokens need a verified email address. Follow the link in the verification mail, or ask for a new one on your account page.");
         }
         await audit.WriteAsync(AuditEvents.TokenIssued, user.Id, user.Id, context, cancellationToken: cancellationToken);
-        return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role), "Bearer",
-            (int)access.Lifetime.TotalSeconds, await refresh.IssueAsync(user.Id)));
+        var (refreshToken, family) = await refresh.IssueAsync(user.Id, user.AuthEpoch);
+        return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role, user.AuthEpoch, family), "Bearer",
+            (int)access.Lifetime.TotalSeconds, refreshToken));
     }
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> Refresh(
@@ -118,30 +122,33 @@ internal static class AuthApi
         }
         var invalid = Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.InvalidToken, "Invalid refresh token",
             "The refresh token is unknown, expired or already used. Log in again.");
-        var (outcome, userId, family, familyExpires) = await refresh.SpendAsync(body.RefreshToken);
-        if (outcome == RefreshOutcome.Reused)
+        var rotation = await refresh.RotateAsync(body.RefreshToken);
+        if (rotation.Outcome == RefreshOutcome.Reused)
         {
-            await refresh.RevokeFamilyAsync(family);
-            await audit.WriteAsync(AuditEvents.RefreshReused, userId, null, context, new { family }, cancellationToken);
+            // The script has revoked the family already, in the same step that found the reuse.
+            await audit.WriteAsync(AuditEvents.RefreshReused, rotation.UserId, null, context, new { family = rotation.Family }, cancellationToken);
             return invalid;
         }
-        if (outcome != RefreshOutcome.Rotated)
+        if (rotation is not { Outcome: RefreshOutcome.Rotated, Next: { } next })
         {
             return invalid;
         }
-        var user = await UserAccounts.FindByIdAsync(db, userId, cancellationToken);
-        if (user is null || user.IsDisabled)
+        // The epoch is checked again against PostgreSQL, which a disable or password change commits before it
+        // reaches Redis; the new tokens carry the family's epoch, so one that raced such a change dies with it.
+        var user = await UserAccounts.FindByIdAsync(db, rotation.UserId, cancellationToken);
+        if (user is null || user.IsDisabled || user.AuthEpoch > rotation.Epoch)
         {
-            await refresh.RevokeFamilyAsync(family);
+            await refresh.RevokeFamilyAsync(rotation.UserId, rotation.Family);
             return invalid;
         }
-        return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role), "Bearer",
-            (int)access.Lifetime.TotalSeconds, await refresh.IssueAsync(user.Id, family, familyExpires)));
+        return TypedResults.Ok(new TokenResponse(access.Issue(user.Id, user.Email, user.Role, rotation.Epoch, rotation.Family), "Bearer",
+            (int)access.Lifetime.TotalSeconds, next));
     }
 
     /// <summary>
-    /// An API client's logout: the refresh token's whole family stops working. Like RFC 7009, an unknown
-    /// or spent token is not an error, so the answer says nothing about which tokens exist.
+    /// An API client's logout: the refresh token's whole family stops working, and so do the access tokens issued
+    /// with it. Like RFC 7009, an unknown or spent token is not an error, so the answer says nothing about which
+    /// tokens exist.
     /// </summary>
     private static async Task<Results<NoContent, ValidationProblem>> Revoke(
         RefreshRequest body, RefreshTokenStore refresh, AuditLog audit, HttpContext context, CancellationToken cancellationToken)
@@ -150,11 +157,9 @@ internal static class AuthApi
         {
             return new FieldErrors().Add("refreshToken", "Refresh token is required.").ToProblem();
         }
-        var spent = await refresh.SpendAsync(body.RefreshToken);
-        if (spent.Outcome != RefreshOutcome.Unknown)
+        if (await refresh.RevokeByTokenAsync(body.RefreshToken) is { } userId)
         {
-            await refresh.RevokeFamilyAsync(spent.Family);
-            await audit.WriteAsync(AuditEvents.TokenRevoked, spent.UserId, spent.UserId, context, cancellationToken: cancellationToken);
+            await audit.WriteAsync(AuditEvents.TokenRevoked, userId, userId, context, cancellationToken: cancellationToken);
         }
         return TypedResults.NoContent();
     }
@@ -272,7 +277,7 @@ internal sealed class LoginService(NpgsqlDataSource db, PasswordHashing password
         await throttle.SucceededAsync(email, client);
         if (verified == PasswordVerificationResult.SuccessRehashNeeded)
         {
-            await UserAccounts.SetPasswordHashAsync(db, user.Id, await passwords.HashAsync(password, cancellationToken), cancellationToken);
+            await UserAccounts.RehashPasswordAsync(db, user.Id, user.PasswordHash, await passwords.HashAsync(password, cancellationToken), cancellationToken);
         }
         await audit.WriteAsync(AuditEvents.LoginSucceeded, user.Id, user.Id, context, cancellationToken: cancellationToken);
         QuartetMetrics.Login(QuartetMetrics.LoginOutcome.Succeeded);

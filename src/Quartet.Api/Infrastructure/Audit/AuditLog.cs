@@ -24,9 +24,11 @@ internal static class AuditEvents
     public const string AdminDisabledUser = "admin.user-disabled";
     public const string AdminEnabledUser = "admin.user-enabled";
     public const string AdminEndedSessions = "admin.sessions-ended";
+    public const string AdminDemotedUser = "admin.user-demoted";
     public const string AdminRequeuedMail = "admin.mail-requeued";
     public const string FirstAdminCreated = "admin.first-admin-created";
     public const string FirstAdminUpdated = "admin.first-admin-updated";
+    public const string FirstAdminPromoted = "admin.first-admin-promoted";
 }
 
 internal sealed partial class AuditLog(NpgsqlDataSource dataSource, ILogger<AuditLog> logger)

@@ -10,20 +10,39 @@ namespace Quartet.Api.Infrastructure.Auth;
 
 /// <summary>
 /// Short-lived HS256 access tokens, minted with <see cref="JsonWebTokenHandler"/> and checked by the JwtBearer
-/// handler with <see cref="ValidationParameters()"/>. One thing can cut a token short: a per-user "revoked before"
-/// mark in Redis (a Unix second), set when the user is disabled or changes password. Checking it is the bearer
-/// path's one Redis round trip; the mark expires once every token it could refuse has expired anyway.
+/// handler with <see cref="ValidationParameters()"/>. Two things cut a token short, both read by one script, the
+/// bearer path's one Redis round trip: the account's auth epoch moving past the token's <c>epoch</c> claim
+/// (decision 0014), and the revocation of the refresh-token family named by its <c>sid</c> claim.
 /// </summary>
-internal sealed partial class AccessTokens(AuthSecrets secrets, IRedisStore redis, IOptions<TokenOptions> options, TimeProvider clock,
-    ILogger<AccessTokens> logger)
+internal sealed partial class AccessTokens(AuthSecrets secrets, IRedisStore redis, AuthEpochs epochs, IOptions<TokenOptions> options,
+    TimeProvider clock, ILogger<AccessTokens> logger)
 {
+    public const string EpochClaim = "epoch";
+    public const string FamilyClaim = "sid";
+
+    // KEYS: 1 the account's epoch, 2 the mark of releases before epochs, 3 the family's tombstone. ARGV: 1 the
+    // token's epoch, 2 its iat, 3 '1' when it has no epoch claim (the mark applies), 4 '1' when it names a family.
+    // Returns 'ok', 'revoked', or 'load' when Redis has no copy of the epoch (read from PostgreSQL, then asked again).
+    private const string CheckScript = """
+        if ARGV[4] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then return 'revoked' end
+        if ARGV[3] == '1' then
+          local before = redis.call('GET', KEYS[2])
+          if before and tonumber(ARGV[2]) <= tonumber(before) then return 'revoked' end
+        end
+        local current = redis.call('GET', KEYS[1])
+        if not current then return 'load' end
+        if tonumber(ARGV[1]) < tonumber(current) then return 'revoked' end
+        return 'ok'
+        """;
+
     private readonly SymmetricSecurityKey _key = new(Encoding.UTF8.GetBytes(secrets.JwtSecret));
     // Times come from the app's clock below, and no nbf is added: the handler's defaults would read the machine's.
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
 
     public TimeSpan Lifetime => options.Value.AccessTokenLifetime;
 
-    public string Issue(Guid userId, string email, string role)
+    /// <summary>A token under <paramref name="epoch"/> (the account's, as read with its password hash or its refresh family's), of <paramref name="family"/>.</summary>
+    public string Issue(Guid userId, string email, string role, long epoch, string family)
     {
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
         var tokens = options.Value;
@@ -41,6 +60,8 @@ internal sealed partial class AccessTokens(AuthSecrets secrets, IRedisStore redi
                 [JwtRegisteredClaimNames.Iat] = now,
                 [JwtRegisteredClaimNames.Exp] = now + (long)tokens.AccessTokenLifetime.TotalSeconds,
                 [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+                [EpochClaim] = epoch,
+                [FamilyClaim] = family,
             },
             SigningCredentials = new SigningCredentials(_key, SecurityAlgorithms.HmacSha256),
         });
@@ -82,14 +103,27 @@ internal sealed partial class AccessTokens(AuthSecrets secrets, IRedisStore redi
     };
 
     /// <summary>
-    /// True when the user's tokens issued up to <paramref name="issuedAt"/> (a Unix second) were revoked.
+    /// True when the token was revoked: the account's epoch is past <paramref name="epoch"/> or its family was
+    /// revoked. A token minted before epochs existed has neither claim: it counts as epoch 0 and is also held to
+    /// the whole-second mark those releases wrote, which expires with the last token it could refuse.
     /// </summary>
-    public async Task<bool> IsRevokedAsync(Guid userId, long issuedAt)
+    public async Task<bool> IsRevokedAsync(Guid userId, long? epoch, string? family, long issuedAt)
     {
-        string? revokedBefore;
+        string[] keys = [AuthEpochs.Key(userId), LegacyRevokedKey(userId), RefreshTokenStore.TombstoneKey(family ?? "-")];
+        string[] args = [AuthEpochs.Text(epoch ?? 0), issuedAt.ToString(CultureInfo.InvariantCulture), epoch is null ? "1" : "0",
+            family is null ? "0" : "1"];
         try
         {
-            revokedBefore = await redis.GetAsync(RevokedKey(userId));
+            var reply = await redis.EvaluateAsync(CheckScript, keys, args);
+            if (reply is ["load"])
+            {
+                if (await epochs.LoadAsync(userId) is null)
+                {
+                    return true;
+                }
+                reply = await redis.EvaluateAsync(CheckScript, keys, args);
+            }
+            return reply is not ["ok"];
         }
         catch (DependencyUnavailableException)
         {
@@ -98,19 +132,10 @@ internal sealed partial class AccessTokens(AuthSecrets secrets, IRedisStore redi
             LogRevocationUnchecked(logger);
             return false;
         }
-        // iat has whole seconds, so a token issued in the same second as the revocation is refused too:
-        // erring that way costs a client one new login, the other way would let a revoked token live on.
-        return revokedBefore is not null && issuedAt <= long.Parse(revokedBefore, CultureInfo.InvariantCulture);
     }
-
-    /// <summary>Every access token of the user issued up to now stops working.</summary>
-    public Task RevokeAllAsync(Guid userId) =>
-        redis.SetAsync(RevokedKey(userId),
-            clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            options.Value.AccessTokenLifetime + TimeSpan.FromMinutes(1));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unavailable: access token accepted without its revocation check")]
     private static partial void LogRevocationUnchecked(ILogger logger);
 
-    private static string RevokedKey(Guid userId) => $"user:{userId}:tokens-revoked-before";
+    private static string LegacyRevokedKey(Guid userId) => $"user:{userId}:tokens-revoked-before";
 }

@@ -46,6 +46,8 @@ internal static class AuthExtensions
         });
 
         builder.Services.AddSingleton<PasswordHashing>();
+        builder.Services.AddSingleton<AuthEpochs>();
+        builder.Services.AddHostedService<AuthEpochWorker>();
         builder.Services.AddSingleton<SessionStore>();
         builder.Services.AddSingleton<AccessTokens>();
         builder.Services.AddSingleton<RefreshTokenStore>();

@@ -25,7 +25,25 @@ internal sealed class BearerTokenEvents(AccessTokens tokens) : JwtBearerEvents
             context.Fail("The token lacks a claim Quartet issues.");
             return;
         }
-        if (await tokens.IsRevokedAsync(userId, issuedAt))
+        // Tokens of releases before auth epochs have neither claim; one that has a claim must have it whole.
+        long? epoch = null;
+        if (token.TryGetPayloadValue<object>(AccessTokens.EpochClaim, out _))
+        {
+            if (!token.TryGetPayloadValue<long>(AccessTokens.EpochClaim, out var value) || value < 0)
+            {
+                context.Fail("The token's epoch is not a number.");
+                return;
+            }
+            epoch = value;
+        }
+        string? family = null;
+        if (token.TryGetPayloadValue<object>(AccessTokens.FamilyClaim, out _)
+            && (!token.TryGetPayloadValue(AccessTokens.FamilyClaim, out family) || family is not { Length: > 0 and <= 64 }))
+        {
+            context.Fail("The token's family is not an id.");
+            return;
+        }
+        if (await tokens.IsRevokedAsync(userId, epoch, family, issuedAt))
         {
             // To the client a revoked token is an expired one: either way it refreshes or logs in again.
             context.Fail(new SecurityTokenExpiredException("The token was revoked."));

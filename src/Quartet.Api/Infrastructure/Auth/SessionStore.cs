@@ -18,25 +18,39 @@ internal sealed record SessionInfo(string Id, Guid UserId, string Email, string 
 /// Idle and absolute expiry are checked against <see cref="TimeProvider"/> inside one script that also
 /// slides the expiry: an authenticated request costs one Redis round trip.
 /// </summary>
-internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOptions<SessionOptions> options, TimeProvider clock)
+internal sealed class SessionStore(IRedisStore redis, AuthEpochs epochs, AuthSecrets secrets, IOptions<SessionOptions> options, TimeProvider clock)
 {
-    private const string CreateScript = """
-        redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+    // KEYS[3] is the per-user key prefix ("user:"), so the key it builds for the epoch carries the store's prefix too.
+    private static readonly string CreateScript = """
+        redis.call('HSET', KEYS[1], unpack(ARGV, 6))
         redis.call('PEXPIRE', KEYS[1], ARGV[1])
         redis.call('SADD', KEYS[2], ARGV[3])
         redis.call('PEXPIRE', KEYS[2], ARGV[2])
+
+        """ + AuthEpochs.RaiseLua("KEYS[3] .. ARGV[4] .. ':epoch'", "ARGV[5]") + """
+
         return {'1'}
         """;
 
-    // Returns the session's fields, or nil when it is missing or expired (then it is deleted). ARGV[3] '1'
-    // slides the expiry (the request is activity); '0' only looks.
+    // Returns the session's fields, or nil when it is missing, expired or issued under an epoch older than the
+    // user's (then it is deleted), or {'load', uid} when Redis has no copy of the user's epoch: the caller reads
+    // it from PostgreSQL and asks again. ARGV[3] '1' slides the expiry (the request is activity); '0' only looks.
     private const string TouchScript = """
-        local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'role', 'created', 'seen', 'abs', 'ip', 'ua')
+        local s = redis.call('HMGET', KEYS[1], 'uid', 'email', 'role', 'created', 'seen', 'abs', 'ip', 'ua', 'ep')
         if not s[1] then return nil end
         local now = tonumber(ARGV[1])
         local abs = tonumber(s[6])
         if now - tonumber(s[5]) >= tonumber(ARGV[2]) or now >= abs then
           redis.call('DEL', KEYS[1])
+          return nil
+        end
+        local current = redis.call('GET', KEYS[2] .. s[1] .. ':epoch')
+        if not current then return {'load', s[1]} end
+        -- A session made before epochs existed has none: it counts as epoch 0, like every account then.
+        s[9] = s[9] or '0'
+        if tonumber(s[9]) < tonumber(current) then
+          redis.call('DEL', KEYS[1])
+          redis.call('SREM', KEYS[2] .. s[1] .. ':sessions', ARGV[4])
           return nil
         end
         if ARGV[3] == '1' then
@@ -46,9 +60,19 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
         return s
         """;
 
+    // Moves a live session to the epoch its own request just raised the account to (ARGV[1]), only from the one
+    // just before it: when another raise came in between (an admin's sign-out), the session stays behind and ends.
+    private const string RestampScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        if (redis.call('HGET', KEYS[1], 'ep') or '0') ~= ARGV[2] then return 0 end
+        redis.call('HSET', KEYS[1], 'ep', ARGV[1])
+        return 1
+        """;
+
     private readonly byte[] _key = Encoding.UTF8.GetBytes(secrets.SessionSecret);
 
-    public async Task<(string Cookie, SessionInfo Session)> CreateAsync(Guid userId, string email, string role, string? ip, string? userAgent)
+    /// <summary>A new session under <paramref name="epoch"/>, the account's epoch read with its password hash.</summary>
+    public async Task<(string Cookie, SessionInfo Session)> CreateAsync(Guid userId, string email, string role, long epoch, string? ip, string? userAgent)
     {
         var cookie = Base64Url(RandomNumberGenerator.GetBytes(16));
         var id = IdOf(cookie);
@@ -59,10 +83,11 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
         [
             "uid", userId.ToString(), "email", email, "role", role,
             "created", Ms(nowMs), "seen", Ms(nowMs), "abs", Ms(nowMs + (long)session.AbsoluteTimeout.TotalMilliseconds),
-            "ip", Truncate(ip, 64), "ua", Truncate(userAgent, 256),
+            "ip", Truncate(ip, 64), "ua", Truncate(userAgent, 256), "ep", AuthEpochs.Text(epoch),
         ];
-        await redis.EvaluateAsync(CreateScript, [SessionKey(id), UserSessionsKey(userId)],
-            [Ms((long)session.IdleTimeout.TotalMilliseconds), Ms((long)session.AbsoluteTimeout.TotalMilliseconds), id, .. fields]);
+        await redis.EvaluateAsync(CreateScript, [SessionKey(id), UserSessionsKey(userId), AuthEpochs.UserKeyBase],
+            [Ms((long)session.IdleTimeout.TotalMilliseconds), Ms((long)session.AbsoluteTimeout.TotalMilliseconds), id, userId.ToString(),
+                AuthEpochs.Text(epoch), .. fields]);
         QuartetMetrics.SessionCreated();
         return (cookie, new SessionInfo(id, userId, email, role, now, now, ip, userAgent));
     }
@@ -75,22 +100,44 @@ internal sealed class SessionStore(IRedisStore redis, AuthSecrets secrets, IOpti
             return null;
         }
         var id = IdOf(cookie);
-        var reply = await redis.EvaluateAsync(TouchScript, [SessionKey(id)],
-            [Ms(clock.GetUtcNow().ToUnixTimeMilliseconds()), Ms((long)options.Value.IdleTimeout.TotalMilliseconds), slide ? "1" : "0"]);
-        return reply.Count == 8 ? Parse(id, reply) : null;
+        for (var attempt = 0; ; attempt++)
+        {
+            var reply = await redis.EvaluateAsync(TouchScript, [SessionKey(id), AuthEpochs.UserKeyBase],
+                [Ms(clock.GetUtcNow().ToUnixTimeMilliseconds()), Ms((long)options.Value.IdleTimeout.TotalMilliseconds), slide ? "1" : "0", id]);
+            if (reply is ["load", var owner] && attempt == 0 && Guid.TryParse(owner, out var userId))
+            {
+                // Redis lost the copy (a flush, a new instance): PostgreSQL has it. Rare, so not the hot path.
+                if (await epochs.LoadAsync(userId) is null)
+                {
+                    await redis.DeleteAsync(SessionKey(id));
+                    return null;
+                }
+                continue;
+            }
+            return reply.Count == 9 ? Parse(id, reply) : null;
+        }
     }
+
+    /// <summary>
+    /// Moves the session <paramref name="id"/> to <paramref name="epoch"/>, so the change its own request makes does
+    /// not end it; only from <paramref name="epoch"/> − 1, so it never survives another raise that came first.
+    /// </summary>
+    public Task RestampAsync(string id, long epoch) =>
+        IsId(id) ? redis.EvaluateAsync(RestampScript, [SessionKey(id)], [AuthEpochs.Text(epoch), AuthEpochs.Text(epoch - 1)]) : Task.CompletedTask;
 
     public async Task<IReadOnlyList<SessionInfo>> ListAsync(Guid userId)
     {
         var sessions = new List<SessionInfo>();
         var nowMs = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var idleMs = (long)options.Value.IdleTimeout.TotalMilliseconds;
+        var epoch = await redis.GetAsync(AuthEpochs.Key(userId)) is { } copy ? long.Parse(copy, CultureInfo.InvariantCulture) : await epochs.LoadAsync(userId) ?? long.MaxValue;
         foreach (var id in await redis.SetMembersAsync(UserSessionsKey(userId)))
         {
             var fields = await redis.HashGetAllAsync(SessionKey(id));
             string?[] values = [.. new[] { "uid", "email", "role", "created", "seen", "abs", "ip", "ua" }.Select(f => fields.GetValueOrDefault(f))];
             var live = values[0] is not null && nowMs - long.Parse(values[4]!, CultureInfo.InvariantCulture) < idleMs
-                && nowMs < long.Parse(values[5]!, CultureInfo.InvariantCulture);
+                && nowMs < long.Parse(values[5]!, CultureInfo.InvariantCulture)
+                && long.Parse(fields.GetValueOrDefault("ep", "0"), CultureInfo.InvariantCulture) >= epoch;
             if (live)
             {
                 sessions.Add(Parse(id, values));

@@ -22,7 +22,8 @@ public sealed class AdminTests(SharedStack shared) : IAsyncLifetime
     public async ValueTask DisposeAsync() => await _factory.DisposeAsync();
 
     /// <summary>`migrate` as the container runs it: ADMIN_EMAIL plus the hash in admin_password_hash.</summary>
-    private async Task<BackendProcess.Result> RunMigrateAsync(string email, string password)
+    private async Task<BackendProcess.Result> RunMigrateAsync(string email, string password, IDictionary<string, string?>? settings = null,
+        params string[] arguments)
     {
         var hash = new PasswordHashing(Options.Create(new PasswordHashingOptions())).Hash(password);
         var hashFile = Path.Combine(TestPaths.NewDirectory("admin"), "admin_password_hash");
@@ -30,7 +31,26 @@ public sealed class AdminTests(SharedStack shared) : IAsyncLifetime
         var environment = BackendProcess.Environment(_factory.Stack, _factory.Database, _factory.Secrets);
         environment["ADMIN_EMAIL"] = email;
         environment["ADMIN_PASSWORD_HASH_FILE"] = hashFile;
-        return await BackendProcess.RunAsync(environment, null, "migrate");
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[name] = value;
+        }
+        return await BackendProcess.RunAsync(environment, null, ["migrate", .. arguments]);
+    }
+
+    /// <summary>Waits (at most a minute) until the cookie session is refused: migrate raises the epoch in PostgreSQL, and the running backend copies it to Redis.</summary>
+    private static async Task<HttpStatusCode> SessionStatusOnceEndedAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var status = (await client.GetAsync("/api/auth/me")).StatusCode;
+            if (status != HttpStatusCode.OK || DateTime.UtcNow > deadline)
+            {
+                return status;
+            }
+            await Task.Delay(100);
+        }
     }
 
     private async Task<HttpClient> AdminAsync()
@@ -60,6 +80,64 @@ public sealed class AdminTests(SharedStack shared) : IAsyncLifetime
         Assert.Equal(1L, await _factory.Stack.ScalarAsync<long>(_factory.Database, $"SELECT count(*) FROM users WHERE email = '{_adminEmail}'"));
         // Put it back for the other tests of this class.
         Assert.Equal(0, (await RunMigrateAsync(_adminEmail, AdminPassword)).ExitCode);
+    }
+
+    [Fact]
+    public async Task ReplacingTheAdminPasswordWithMigrateEndsTheAdminsSessionsAndTokens()
+    {
+        using var admin = await AdminAsync();
+        var (access, refresh) = await admin.TokenAsync(_adminEmail, AdminPassword);
+
+        Assert.Equal(0, (await RunMigrateAsync(_adminEmail, "another admin passphrase")).ExitCode);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await SessionStatusOnceEndedAsync(admin));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await admin.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me").WithBearer(access))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await admin.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh })).StatusCode);
+        // Put it back for the other tests of this class.
+        Assert.Equal(0, (await RunMigrateAsync(_adminEmail, AdminPassword)).ExitCode);
+    }
+
+    [Fact]
+    public async Task MigrateDoesNotMakeAnExistingAccountAdminWithoutTheExplicitSetting()
+    {
+        using var user = _factory.CreateHttpsClient();
+        var email = await user.RegisterAndLoginAsync();
+
+        var result = await RunMigrateAsync(email, AdminPassword);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("ADMIN_EMAIL names an existing account that is not an admin; migrate promotes it only with ADMIN_PROMOTE_EXISTING=true",
+            Assert.Single(result.ErrorLines), StringComparison.Ordinal);
+        Assert.Equal("user", await _factory.Stack.ScalarAsync<string>(_factory.Database, $"SELECT role FROM users WHERE email = '{email}'"));
+        // Nothing changed: the password and the session are the user's own still.
+        Assert.Equal(HttpStatusCode.OK, (await user.GetAsync("/api/auth/me")).StatusCode);
+        using var again = _factory.CreateHttpsClient();
+        await again.LoginAsync(email);
+    }
+
+    [Theory]
+    [InlineData("environment")]
+    [InlineData("argument")]
+    public async Task MigrateWithTheExplicitSettingPromotesAnExistingAccountAndEndsItsSessionsAndTokens(string how)
+    {
+        using var user = _factory.CreateHttpsClient();
+        var email = await user.RegisterAndLoginAsync();
+        var (access, refresh) = await user.TokenAsync(email);
+
+        var result = how == "environment"
+            ? await RunMigrateAsync(email, "the promoted admin's passphrase", new Dictionary<string, string?> { ["ADMIN_PROMOTE_EXISTING"] = "true" })
+            : await RunMigrateAsync(email, "the promoted admin's passphrase", null, "--ADMIN_PROMOTE_EXISTING=true");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("promoted", result.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, await SessionStatusOnceEndedAsync(user));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/auth/me").WithBearer(access))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await user.PostAsJsonAsync("/api/auth/refresh", new { refreshToken = refresh })).StatusCode);
+        using var admin = _factory.CreateHttpsClient();
+        await admin.LoginAsync(email, "the promoted admin's passphrase");
+        Assert.Equal("admin", (await (await admin.GetAsync("/api/auth/me")).JsonAsync()).RootElement.GetProperty("role").GetString());
+        Assert.Equal(1L, await _factory.Stack.ScalarAsync<long>(_factory.Database,
+            $"SELECT count(*) FROM audit_log WHERE event = 'admin.first-admin-promoted' AND detail->>'email' = '{email}'"));
     }
 
     [Fact]

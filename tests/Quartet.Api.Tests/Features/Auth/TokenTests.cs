@@ -158,12 +158,13 @@ public sealed class TokenTests(SharedStack shared) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task NewTokensHaveTheHeaderAndClaimsOfEarlierReleases()
+    public async Task NewTokensHaveTheHeaderAndClaimsOfEarlierReleasesThenTheEpochAndFamily()
     {
         var (_, access, _) = await NewUserTokensAsync();
 
         Assert.Equal(OldHeader, Encoding.UTF8.GetString(Base64Url.DecodeFromChars(access.Split('.')[0])));
-        Assert.Equal(["iss", "aud", "sub", "email", "role", "iat", "exp", "jti"], Claims(access).Select(claim => claim.Key));
+        Assert.Equal(["iss", "aud", "sub", "email", "role", "iat", "exp", "jti", "epoch", "sid"], Claims(access).Select(claim => claim.Key));
+        Assert.Equal(0, Claims(access)["epoch"]!.GetValue<long>());
     }
 
     [Fact]
@@ -218,7 +219,7 @@ public sealed class TokenTests(SharedStack shared) : IAsyncLifetime
         var result = await context.AuthenticateAsync(CurrentUser.BearerScheme);
 
         Assert.True(result.Succeeded, result.Failure?.Message);
-        Assert.Equal(["iss", "aud", "sub", "email", "role", "iat", "exp", "jti"], result.Principal.Claims.Select(claim => claim.Type));
+        Assert.Equal(["iss", "aud", "sub", "email", "role", "iat", "exp", "jti", "epoch", "sid"], result.Principal.Claims.Select(claim => claim.Type));
         Assert.Equal(Claims(access)["sub"]!.GetValue<string>(), result.Principal.FindFirstValue("sub"));
         Assert.Equal(email, result.Principal.FindFirstValue("email"));
         Assert.True(result.Principal.IsInRole("user"));

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Quartet.Stack.Backups;
 
 namespace Quartet.Stack;
 
@@ -19,12 +20,14 @@ public sealed class NativeStack
         Settings = settings;
         _say = say;
         Secrets = new DevelopmentSecrets(layout);
+        BackupLayout = BackupLayout.For(layout);
         Postgres = new PostgresServer(layout.PostgresData, settings.PostgresPort, Secrets.Read("db_password"), layout.RunDirectory, layout.LogDirectory)
         {
             Detached = detached,
+            SocketDirectory = PostgresServer.SocketDirectoryFor(layout.PostgresData),
             // Room for the backend's pool (50), a second backend or the comparison service that
-            // `./quartet bench` starts beside it, migrate and psql.
-            Settings = new Dictionary<string, string> { ["max_connections"] = "200" },
+            // `./quartet bench` starts beside it, migrate and psql. Every WAL segment goes to the backup repository.
+            Settings = new Dictionary<string, string>(PgBackRest.ServerSettings(BackupLayout)) { ["max_connections"] = "200" },
         };
         Redis = new RedisServer(layout.RedisDirectory, settings.RedisPort, Secrets.Read("redis_password"), layout.RunDirectory, layout.LogDirectory) { Detached = detached };
         Mail = new MailCatcher(Path.Combine(layout.Root, "deploy", "maildev"), Path.Combine(layout.DataDirectory, "maildev"),
@@ -40,6 +43,8 @@ public sealed class NativeStack
     public StackLayout Layout { get; }
     public StackSettings Settings { get; }
     public DevelopmentSecrets Secrets { get; }
+    public BackupLayout BackupLayout { get; }
+    public PgBackRest PgBackRest => new(BackupLayout, Postgres);
     public PostgresServer Postgres { get; private set; }
     public RedisServer Redis { get; private set; }
     public MailCatcher Mail { get; }
@@ -196,6 +201,7 @@ public sealed class NativeStack
         Postgres = new PostgresServer(Postgres.DataDirectory, Postgres.Port, Secrets.Read("db_password"), Layout.RunDirectory, Layout.LogDirectory)
         {
             Detached = Postgres.Detached,
+            SocketDirectory = Postgres.SocketDirectory,
             Settings = Postgres.Settings,
         };
         Redis = new RedisServer(Redis.DataDirectory, Redis.Port, Secrets.Read("redis_password"), Layout.RunDirectory, Layout.LogDirectory) { Detached = Redis.Detached };
@@ -213,7 +219,9 @@ public sealed class NativeStack
         {
             _say($"starting PostgreSQL on 127.0.0.1:{Postgres.Port}");
         }
+        await PgBackRest.PrepareAsync(cancellationToken);
         await Postgres.StartAsync(cancellationToken);
+        await PgBackRest.EnsureStanzaAsync(cancellationToken);
         try
         {
             await Postgres.EnsureDatabaseAsync(Database, cancellationToken);

@@ -15,6 +15,12 @@ public sealed class RedisServer(string dataDirectory, int port, string password,
     public string Password { get; } = password;
     public string Endpoint => $"127.0.0.1:{Port}";
 
+    /// <summary>Append-only persistence; off only to load a snapshot (<see cref="RestoreSnapshotAsync"/>).</summary>
+    public bool AppendOnly { get; init; } = true;
+
+    /// <summary>The snapshot file BGSAVE writes.</summary>
+    public string SnapshotFile => Path.Combine(DataDirectory, "dump.rdb");
+
     protected override string CommandLineMarker => "redis-server";
     protected override string PortAdvice => "set QUARTET_REDIS_PORT to a free port";
     private string ConfigFile => Path.Combine(DataDirectory, "redis.conf");
@@ -34,12 +40,96 @@ public sealed class RedisServer(string dataDirectory, int port, string password,
             .AppendLine(CultureInfo.InvariantCulture, $"dir {Quote(DataDirectory)}")
             .AppendLine(CultureInfo.InvariantCulture, $"requirepass {Quote(Password)}")
             .AppendLine("save \"\"")
-            .AppendLine("appendonly yes")
+            .AppendLine(AppendOnly ? "appendonly yes" : "appendonly no")
             .AppendLine("appendfsync everysec")
             .ToString();
         await File.WriteAllTextAsync(ConfigFile, config, cancellationToken);
         File.SetUnixFileMode(ConfigFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         await ServiceUsers.GiveAsync(DataDirectory, ServiceUsers.Redis, cancellationToken);
+    }
+
+    /// <summary>
+    /// A consistent snapshot of the data set copied to <paramref name="destination"/>: BGSAVE, then wait until
+    /// the save it started has finished and succeeded.
+    /// </summary>
+    public async Task SnapshotAsync(string destination, CancellationToken cancellationToken)
+    {
+        var before = long.Parse(await InfoFieldAsync("rdb_last_save_time", cancellationToken), CultureInfo.InvariantCulture);
+        var started = DateTimeOffset.UtcNow;
+        while (true)
+        {
+            var reply = await CommandAsync(cancellationToken, "BGSAVE");
+            if (reply.StartsWith("Background saving started", StringComparison.Ordinal))
+            {
+                break;
+            }
+            // Another save (or an AOF rewrite) is running: wait for it, then ask for ours.
+            if (DateTimeOffset.UtcNow - started > TimeSpan.FromMinutes(10))
+            {
+                throw new StackException($"redis refused BGSAVE for 10 minutes: {reply}");
+            }
+            await Task.Delay(200, cancellationToken);
+        }
+        while (await InfoFieldAsync("rdb_bgsave_in_progress", cancellationToken) != "0"
+            || long.Parse(await InfoFieldAsync("rdb_last_save_time", cancellationToken), CultureInfo.InvariantCulture) < before)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+        if (await InfoFieldAsync("rdb_last_bgsave_status", cancellationToken) != "ok")
+        {
+            throw new StackException($"redis could not write its snapshot; see {LogFile}\n{LogTail(10)}");
+        }
+        File.Copy(SnapshotFile, destination, overwrite: true);
+    }
+
+    /// <summary>
+    /// Replaces the (stopped) server's data with a snapshot: Redis 7 ignores a snapshot when append-only
+    /// persistence is on and no AOF exists, so the snapshot is loaded with it off, then turned on (which
+    /// writes a new AOF from the loaded data) before the server stops again.
+    /// </summary>
+    public async Task RestoreSnapshotAsync(string snapshot, CancellationToken cancellationToken)
+    {
+        if (IsRunning)
+        {
+            throw new StackException("redis is running; stop it before restoring a snapshot");
+        }
+        var aof = Path.Combine(DataDirectory, "appendonlydir");
+        if (Directory.Exists(aof))
+        {
+            Directory.Delete(aof, recursive: true);
+        }
+        Directory.CreateDirectory(DataDirectory);
+        File.Copy(snapshot, SnapshotFile, overwrite: true);
+        await using var loader = new RedisServer(DataDirectory, Port, Password, Path.GetDirectoryName(PidFile)!, Path.GetDirectoryName(LogFile)!)
+        {
+            AppendOnly = false,
+        };
+        await loader.StartAsync(cancellationToken);
+        await loader.CommandAsync(cancellationToken, "CONFIG", "SET", "appendonly", "yes");
+        while (await loader.InfoFieldAsync("aof_rewrite_in_progress", cancellationToken) != "0"
+            || await loader.InfoFieldAsync("aof_rewrite_scheduled", cancellationToken) != "0")
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+        if (await loader.InfoFieldAsync("aof_last_bgrewrite_status", cancellationToken) != "ok")
+        {
+            throw new StackException($"redis could not write its AOF from the snapshot; see {LogFile}");
+        }
+        await loader.StopAsync(cancellationToken);
+    }
+
+    private async Task<string> InfoFieldAsync(string field, CancellationToken cancellationToken)
+    {
+        var info = await CommandAsync(cancellationToken, "INFO", "persistence");
+        foreach (var line in info.Split('\n'))
+        {
+            var trimmed = line.Trim();
+            if (trimmed.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return trimmed[(field.Length + 1)..];
+            }
+        }
+        throw new StackException($"redis INFO has no {field}");
     }
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

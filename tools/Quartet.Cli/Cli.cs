@@ -1,3 +1,4 @@
+using Quartet.Cli.Backups;
 using Quartet.Cli.Bench;
 using Quartet.Cli.Testing;
 using Quartet.Stack;
@@ -61,6 +62,12 @@ internal sealed class Cli(string root)
                 return await new TestCommand(this).RefreshOpenApiAsync(cancellationToken);
             case "test":
                 return await new TestCommand(this).RunAsync(rest, cancellationToken);
+            case "backup":
+                return await new BackupCommands(this).BackupAsync(rest, cancellationToken);
+            case "backups":
+                return await new BackupCommands(this).ListAsync(rest, cancellationToken);
+            case "restore":
+                return await new BackupCommands(this).RestoreAsync(rest, cancellationToken);
             case "bench":
                 return await new BenchCommand(this).RunAsync(rest, cancellationToken);
             default:

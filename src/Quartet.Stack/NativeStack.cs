@@ -44,7 +44,7 @@ public sealed class NativeStack
     public StackSettings Settings { get; }
     public DevelopmentSecrets Secrets { get; }
     public BackupLayout BackupLayout { get; }
-    public PgBackRest PgBackRest => new(BackupLayout, Postgres);
+    public PgBackRest PgBackRest => new(BackupLayout, Postgres, RetentionPolicy.FromEnvironment().Daily);
     public PostgresServer Postgres { get; private set; }
     public RedisServer Redis { get; private set; }
     public MailCatcher Mail { get; }

@@ -14,7 +14,7 @@ public sealed record PhysicalBackup(string Label, string Type, DateTimeOffset St
 /// writes), and a base backup plus the WAL after it restores the cluster to any moment. pgBackRest
 /// reaches the server on its Unix socket, and runs as the account that owns the cluster.
 /// </summary>
-public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres)
+public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres, int continuousArchiveBackups = 7)
 {
     public const string Stanza = "quartet";
 
@@ -48,6 +48,10 @@ public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres)
             .AppendLine(CultureInfo.InvariantCulture, $"repo1-path={layout.PgBackRestRepository}")
             // Retention is decided by Quartet's own policy (daily, weekly, monthly), which expires sets by label.
             .AppendLine("repo1-retention-full=9999999")
+            // Continuous WAL (any moment) from the newest N base backups on; older ones keep only the WAL that
+            // makes each of them consistent, so they restore as they were when taken.
+            .AppendLine("repo1-retention-archive-type=full")
+            .AppendLine(CultureInfo.InvariantCulture, $"repo1-retention-archive={Math.Max(1, continuousArchiveBackups)}")
             .AppendLine("compress-type=zst")
             .AppendLine("start-fast=y")
             .AppendLine("archive-async=n")

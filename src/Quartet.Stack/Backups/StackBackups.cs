@@ -151,6 +151,12 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             }
             set = sets.LastOrDefault(s => s.Manifest.TakenAt <= to)
                 ?? throw new StackException($"no backup was taken before {to:O}; the oldest is {sets[0].Manifest.Id} ({sets[0].Manifest.TakenAt:O})");
+            var continuousFrom = ContinuousFrom(sets);
+            if (to < continuousFrom.Manifest.TakenAt)
+            {
+                throw new StackException($"the WAL archive is continuous from backup {continuousFrom.Manifest.Id} ({continuousFrom.Manifest.TakenAt:O}) on; " +
+                    $"an older moment can be restored only as a whole backup: ./quartet restore {set.Manifest.Id}");
+            }
         }
         else
         {
@@ -210,6 +216,9 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
         await stack.Redis.RestoreSnapshotAsync(Path.Combine(set.Directory, "redis.rdb"), cancellationToken);
         return set;
     }
+
+    /// <summary>The oldest set from which every later moment can be restored (pgBackRest keeps continuous WAL for the newest <see cref="RetentionPolicy.Daily"/> sets).</summary>
+    public BackupSetInfo ContinuousFrom(IReadOnlyList<BackupSetInfo> sets) => sets[Math.Max(0, sets.Count - Math.Max(1, Retention.Daily))];
 
     private async Task DumpAsync(string path, CancellationToken cancellationToken)
     {

@@ -48,8 +48,9 @@ internal sealed class BackupCommands(Cli cli)
             Console.WriteLine($"{manifest.Id,-17} {Age(now - manifest.TakenAt),8} {StackBackups.Size(manifest.RepositoryBytes),12} " +
                 $"{StackBackups.Size(manifest.FileBytes),11} {verified,-24} {manifest.PhysicalLabel}");
         }
-        var oldest = sets[0].Manifest.TakenAt;
-        cli.Say($"{sets.Count} backups in {stack.BackupLayout.Root}; any moment from {oldest:yyyy-MM-ddTHH:mm:ssZ} to the last archived WAL can be restored");
+        var continuous = backups.ContinuousFrom(sets).Manifest.TakenAt;
+        cli.Say($"{sets.Count} backups in {stack.BackupLayout.Root}; any moment from {continuous:yyyy-MM-ddTHH:mm:ssZ} to the last archived WAL " +
+            "(at most a minute old) can be restored (--to), and each backup as it was taken");
         cli.Say($"retention: {backups.Retention} (QUARTET_BACKUP_KEEP)");
         return failed == 0 ? 0 : 1;
     }

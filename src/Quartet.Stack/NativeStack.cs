@@ -18,6 +18,7 @@ public sealed class NativeStack
     {
         Layout = layout;
         Settings = settings;
+        Detached = detached;
         _say = say;
         Secrets = new DevelopmentSecrets(layout);
         BackupLayout = BackupLayout.For(layout);
@@ -41,6 +42,14 @@ public sealed class NativeStack
     }
 
     public StackLayout Layout { get; }
+
+    /// <summary>Servers started by this stack outlive the caller (`./quartet up`), rather than belonging to it (tests).</summary>
+    public bool Detached { get; }
+
+    /// <summary>The quartet CLI's assembly, which `up` runs as the supervisor; null where there is none (tests).</summary>
+    public string? SupervisorAssembly { get; init; }
+
+    private SupervisorProcess Supervisor => new(Layout, SupervisorAssembly ?? "quartet.dll");
     public StackSettings Settings { get; }
     public DevelopmentSecrets Secrets { get; }
     public BackupLayout BackupLayout { get; }
@@ -138,6 +147,15 @@ public sealed class NativeStack
             _say($"starting nginx on {Settings.PublicUrl} (serving {Nginx.WebRoot})");
             await Nginx.StartAsync(cancellationToken);
         }
+        if (Detached && SupervisorAssembly is { } cli)
+        {
+            var supervisor = new SupervisorProcess(Layout, cli) { Detached = true };
+            if (!supervisor.IsRunning)
+            {
+                await supervisor.StartAsync(cancellationToken);
+            }
+            _say($"supervisor running (pid {supervisor.Pid}): a server that stops is started again (log: {supervisor.LogFile})");
+        }
         if (Settings.MetricsPort is { } metrics)
         {
             _say($"backend metrics (Prometheus) at http://127.0.0.1:{metrics}/metrics");
@@ -156,7 +174,8 @@ public sealed class NativeStack
 
     public async Task DownAsync(CancellationToken cancellationToken)
     {
-        foreach (var server in (ServerProcess[])[Nginx, Backend, Mail, Redis, Postgres])
+        // The supervisor first, or it would start again what is being stopped.
+        foreach (var server in (ServerProcess[])[Supervisor, Nginx, Backend, Mail, Redis, Postgres])
         {
             if (server.Pid is { } pid)
             {
@@ -172,9 +191,9 @@ public sealed class NativeStack
     }
 
     public IEnumerable<string> Status() =>
-        ((ServerProcess[])[Nginx, Backend, Postgres, Redis, Mail]).Select(s => s.Pid is { } pid
-            ? $"{s.Name,-9} running (pid {pid}, port {s.Port})"
-            : $"{s.Name,-9} stopped (port {s.Port})");
+        ((ServerProcess[])[Nginx, Backend, Postgres, Redis, Mail, Supervisor]).Select(s => s.Pid is { } pid
+            ? $"{s.Name,-10} running (pid {pid}{(s.Port > 0 ? $", port {s.Port}" : "")})"
+            : $"{s.Name,-10} stopped{(s.Port > 0 ? $" (port {s.Port})" : "")}");
 
     /// <summary>The backend published into the state folder, unless it is current.</summary>
     public Task PublishAsync(CancellationToken cancellationToken)

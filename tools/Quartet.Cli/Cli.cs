@@ -25,7 +25,10 @@ internal sealed class Cli(string root)
         }
     }
 
-    public NativeStack Native() => new(StackLayout.For(Root), StackSettings.FromEnvironment(), Say);
+    public NativeStack Native() => new(StackLayout.For(Root), StackSettings.FromEnvironment(), Say)
+    {
+        SupervisorAssembly = typeof(Cli).Assembly.Location,
+    };
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -51,6 +54,11 @@ internal sealed class Cli(string root)
             case "migrate":
                 NoArguments(command, rest);
                 await Native().MigrateAsync(cancellationToken);
+                return 0;
+            case "supervise":
+                NoArguments(command, rest);
+                // Runs until stopped (SIGTERM from ./quartet down); its lines go to the supervisor's log.
+                await new Supervisor(Native(), m => Console.WriteLine($"{DateTimeOffset.UtcNow:O} {m}")).RunAsync(cancellationToken);
                 return 0;
             case "logs":
                 return await new LogsCommand(this).RunAsync(rest, cancellationToken);

@@ -4,6 +4,13 @@ using Quartet.Stack.Backups;
 
 namespace Quartet.Deploy.Tests.Backups;
 
+/// <summary>The tests that share one private native stack, one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class NativeStackCollection : ICollectionFixture<NativeBackupFixture>
+{
+    public const string Name = "Native stack";
+}
+
 /// <summary>
 /// A whole native stack of its own (nginx, backend, PostgreSQL archiving to pgBackRest, Redis), as
 /// <c>./quartet up</c> starts it, in a private folder whose name has a space; removed afterwards.

@@ -11,7 +11,8 @@ namespace Quartet.Deploy.Tests.Backups;
 /// then destroyed and restored to a noted moment, and must hold exactly what it held then.
 /// </summary>
 [Trait("Category", "Backup")]
-public sealed class RestoreTests(NativeBackupFixture fixture) : IClassFixture<NativeBackupFixture>
+[Collection(NativeStackCollection.Name)]
+public sealed class RestoreTests(NativeBackupFixture fixture)
 {
     private sealed record Seeded(string Email, HttpClient Client, string Refresh, List<Guid> Notes);
 
@@ -19,6 +20,7 @@ public sealed class RestoreTests(NativeBackupFixture fixture) : IClassFixture<Na
     public async Task RestoreToAMomentBringsBackExactlyWhatWasWrittenBeforeIt()
     {
         var ct = TestContext.Current.CancellationToken;
+        await fixture.Stack.UpAsync(ct);
 
         // Seed: users with notes, a browser session each, and API refresh tokens.
         var users = new List<Seeded>();
@@ -53,7 +55,6 @@ public sealed class RestoreTests(NativeBackupFixture fixture) : IClassFixture<Na
         var lateUser = fixture.NewClient();
         var lateEmail = await lateUser.RegisterAndLoginAsync(ApiClient.NewEmail("late"));
 
-        await WaitForQuietAsync(ct);
         var atMoment = await ChecksumsAsync(ct);
         await Task.Delay(TimeSpan.FromSeconds(1.5), ct);
         var moment = DateTimeOffset.UtcNow;
@@ -73,7 +74,6 @@ public sealed class RestoreTests(NativeBackupFixture fixture) : IClassFixture<Na
         }
         var tooLate = fixture.NewClient();
         var tooLateEmail = await tooLate.RegisterAndLoginAsync(ApiClient.NewEmail("too-late"));
-        await WaitForQuietAsync(ct);
         Assert.NotEqual(atMoment, await ChecksumsAsync(ct));
 
         // Every volume gone, as after `down -v`: the stack's data folders are removed.
@@ -137,23 +137,10 @@ public sealed class RestoreTests(NativeBackupFixture fixture) : IClassFixture<Na
         Assert.True(fixture.Stack.Postgres.IsRunning && fixture.Stack.Backend.IsRunning, "a refused restore must leave the stack running");
     }
 
-    /// <summary>Until the mail outbox has nothing pending (its worker writes to the database on its own).</summary>
-    private async Task WaitForQuietAsync(CancellationToken ct)
-    {
-        await using var db = await fixture.OpenDatabaseAsync(ct);
-        for (var i = 0; i < 300; i++)
-        {
-            await using var pending = new NpgsqlCommand("SELECT count(*) FROM mail_outbox WHERE status = 'pending'", db);
-            if ((long)(await pending.ExecuteScalarAsync(ct))! == 0)
-            {
-                return;
-            }
-            await Task.Delay(100, ct);
-        }
-        Assert.Fail("the mail outbox did not drain");
-    }
-
-    /// <summary>An MD5 of every row of every table in the public schema, per table.</summary>
+    /// <summary>
+    /// An MD5 of every row of every table in the public schema, per table. The mail outbox's delivery
+    /// columns change on their own while its worker sends, so only what a row was written with counts there.
+    /// </summary>
     private async Task<string> ChecksumsAsync(CancellationToken ct)
     {
         await using var db = await fixture.OpenDatabaseAsync(ct);
@@ -170,7 +157,8 @@ public sealed class RestoreTests(NativeBackupFixture fixture) : IClassFixture<Na
         foreach (var table in tables)
         {
 #pragma warning disable CA2100 // table names come from the catalogue, quoted
-            await using var sum = new NpgsqlCommand($"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \"{table}\" t", db);
+            var rows = table == "mail_outbox" ? "(SELECT id, template, recipient, user_id, created_at FROM mail_outbox)" : $"\"{table}\"";
+            await using var sum = new NpgsqlCommand($"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {rows} t", db);
 #pragma warning restore CA2100
             sums[table] = (string)(await sum.ExecuteScalarAsync(ct))!;
         }

@@ -9,7 +9,8 @@ namespace Quartet.Stack;
 /// </summary>
 public sealed class DevelopmentSecrets(StackLayout layout)
 {
-    public static readonly string[] Names = ["db_password", "db_app_password", "redis_password", "session_secret", "jwt_secret", "admin_password"];
+    /// <summary>redis_admin_password is the operator's (backups, inspection with redis-cli); the backend never reads it.</summary>
+    public static readonly string[] Names = ["db_password", "db_app_password", "redis_password", "redis_admin_password", "session_secret", "jwt_secret", "admin_password"];
 
     public string PathOf(string name) => Path.Combine(layout.SecretsDirectory, name);
 

@@ -53,4 +53,51 @@ public static partial class Native
             return "";
         }
     }
+
+    /// <summary>The processes holding a TCP socket that listens on <paramref name="port"/> (IPv4 or IPv6), from /proc.</summary>
+    public static IReadOnlyList<int> ListenersOn(int port)
+    {
+        var inodes = new HashSet<string>();
+        var hexPort = ":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var table in (string[])["/proc/net/tcp", "/proc/net/tcp6"])
+        {
+            if (!File.Exists(table))
+            {
+                continue;
+            }
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                // local_address, state 0A = LISTEN, inode
+                if (fields.Length > 9 && fields[1].EndsWith(hexPort, StringComparison.Ordinal) && fields[3] == "0A")
+                {
+                    inodes.Add($"socket:[{fields[9]}]");
+                }
+            }
+        }
+        var pids = new List<int>();
+        if (inodes.Count == 0)
+        {
+            return pids;
+        }
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+            try
+            {
+                if (Directory.EnumerateFileSystemEntries(Path.Combine(dir, "fd")).Any(fd => new FileInfo(fd).LinkTarget is { } target && inodes.Contains(target)))
+                {
+                    pids.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not ours to look at.
+            }
+        }
+        return pids;
+    }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Quartet.Stack.Backups;
 
 namespace Quartet.Stack;
 
@@ -17,14 +18,17 @@ public sealed class NativeStack
     {
         Layout = layout;
         Settings = settings;
+        Detached = detached;
         _say = say;
         Secrets = new DevelopmentSecrets(layout);
+        BackupLayout = BackupLayout.For(layout);
         Postgres = new PostgresServer(layout.PostgresData, settings.PostgresPort, Secrets.Read("db_password"), layout.RunDirectory, layout.LogDirectory)
         {
             Detached = detached,
+            SocketDirectory = PostgresServer.SocketDirectoryFor(layout.PostgresData),
             // Room for the backend's pool (50), a second backend or the comparison service that
-            // `./quartet bench` starts beside it, migrate and psql.
-            Settings = new Dictionary<string, string> { ["max_connections"] = "200" },
+            // `./quartet bench` starts beside it, migrate and psql. Every WAL segment goes to the backup repository.
+            Settings = new Dictionary<string, string>(PgBackRest.ServerSettings(BackupLayout)) { ["max_connections"] = "200" },
         };
         Redis = NewRedis(cache: false, detached);
         RedisCache = NewRedis(cache: true, detached);
@@ -41,8 +45,18 @@ public sealed class NativeStack
     }
 
     public StackLayout Layout { get; }
+
+    /// <summary>Servers started by this stack outlive the caller (`./quartet up`), rather than belonging to it (tests).</summary>
+    public bool Detached { get; }
+
+    /// <summary>The quartet CLI's assembly, which `up` runs as the supervisor; null where there is none (tests).</summary>
+    public string? SupervisorAssembly { get; init; }
+
+    private SupervisorProcess Supervisor => new(Layout, SupervisorAssembly ?? "quartet.dll");
     public StackSettings Settings { get; }
     public DevelopmentSecrets Secrets { get; }
+    public BackupLayout BackupLayout { get; }
+    public PgBackRest PgBackRest => new(BackupLayout, Postgres, RetentionPolicy.FromEnvironment().Daily);
     public PostgresServer Postgres { get; private set; }
     /// <summary>The state Redis: sessions, tokens, counters; noeviction and AOF (decision 0015).</summary>
     public RedisServer Redis { get; private set; }
@@ -146,6 +160,15 @@ public sealed class NativeStack
             _say($"starting nginx on {Settings.PublicUrl} (serving {Nginx.WebRoot})");
             await Nginx.StartAsync(cancellationToken);
         }
+        if (Detached && SupervisorAssembly is { } cli)
+        {
+            var supervisor = new SupervisorProcess(Layout, cli) { Detached = true };
+            if (!supervisor.IsRunning)
+            {
+                await supervisor.StartAsync(cancellationToken);
+            }
+            _say($"supervisor running (pid {supervisor.Pid}): a server that stops is started again (log: {supervisor.LogFile})");
+        }
         if (Settings.MetricsPort is { } metrics)
         {
             _say($"backend metrics (Prometheus) at http://127.0.0.1:{metrics}/metrics");
@@ -164,7 +187,8 @@ public sealed class NativeStack
 
     public async Task DownAsync(CancellationToken cancellationToken)
     {
-        foreach (var server in (ServerProcess[])[Nginx, Backend, Mail, RedisCache, Redis, Postgres])
+        // The supervisor first, or it would start again what is being stopped.
+        foreach (var server in (ServerProcess[])[Supervisor, Nginx, Backend, Mail, RedisCache, Redis, Postgres])
         {
             if (server.Pid is { } pid)
             {
@@ -180,9 +204,9 @@ public sealed class NativeStack
     }
 
     public IEnumerable<string> Status() =>
-        ((ServerProcess[])[Nginx, Backend, Postgres, Redis, RedisCache, Mail]).Select(s => s.Pid is { } pid
-            ? $"{s.Name,-11} running (pid {pid}, port {s.Port})"
-            : $"{s.Name,-11} stopped (port {s.Port})");
+        ((ServerProcess[])[Nginx, Backend, Postgres, Redis, RedisCache, Mail, Supervisor]).Select(s => s.Pid is { } pid
+            ? $"{s.Name,-11} running (pid {pid}{(s.Port > 0 ? $", port {s.Port}" : "")})"
+            : $"{s.Name,-11} stopped{(s.Port > 0 ? $" (port {s.Port})" : "")}");
 
     /// <summary>The backend published into the state folder, unless it is current.</summary>
     public Task PublishAsync(CancellationToken cancellationToken)
@@ -209,6 +233,7 @@ public sealed class NativeStack
         Postgres = new PostgresServer(Postgres.DataDirectory, Postgres.Port, Secrets.Read("db_password"), Layout.RunDirectory, Layout.LogDirectory)
         {
             Detached = Postgres.Detached,
+            SocketDirectory = Postgres.SocketDirectory,
             Settings = Postgres.Settings,
         };
         Redis = NewRedis(cache: false, Redis.Detached);
@@ -227,7 +252,9 @@ public sealed class NativeStack
         {
             _say($"starting PostgreSQL on 127.0.0.1:{Postgres.Port}");
         }
+        await PgBackRest.PrepareAsync(cancellationToken);
         await Postgres.StartAsync(cancellationToken);
+        await PgBackRest.EnsureStanzaAsync(cancellationToken);
         try
         {
             await Postgres.EnsureDatabaseAsync(Database, cancellationToken);
@@ -252,6 +279,8 @@ public sealed class NativeStack
     {
         Detached = detached,
         AclRules = RedisAcl.Load(Layout.Root),
+        // The operator's user, for BGSAVE and INFO in backups; null until the secret exists.
+        AdminPassword = Secrets.Read("redis_admin_password") is { Length: > 0 } admin ? admin : null,
         IsCache = cache,
         MaxMemory = cache ? Settings.RedisCacheMaxMemory : Settings.RedisMaxMemory,
     };

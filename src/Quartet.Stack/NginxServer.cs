@@ -44,6 +44,23 @@ public sealed partial class NginxServer(string directory, int port, string backe
     protected override int StopSignal => Native.SigQuit; // graceful: finishes the requests in flight
     protected override string PortAdvice => "set QUARTET_HTTP_PORT to a free port";
 
+    /// <summary>
+    /// An nginx master killed with SIGKILL leaves its workers running, still listening on the port: they
+    /// are this server's, and are ended before it starts again.
+    /// </summary>
+    protected override async Task ReleasePortAsync(CancellationToken cancellationToken)
+    {
+        var orphans = Native.ListenersOn(Port).Where(pid => Native.CommandLine(pid).StartsWith("nginx: worker process", StringComparison.Ordinal)).ToList();
+        foreach (var pid in orphans)
+        {
+            Native.Signal(pid, Native.SigKill);
+        }
+        for (var i = 0; i < 100 && orphans.Any(Native.IsAlive); i++)
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
     protected override async Task PrepareAsync(CancellationToken cancellationToken)
     {
         System.IO.Directory.CreateDirectory(Path.Combine(Directory, "tmp"));

@@ -19,6 +19,12 @@ public sealed class PostgresServer(string dataDirectory, int port, string superu
     /// <summary>Server settings (`-c name=value`) beyond the defaults.</summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// A folder for the server's Unix socket, for tools that reach it no other way (pgBackRest); null for
+    /// TCP only. Its path must be short: a socket's full path is limited to 107 bytes.
+    /// </summary>
+    public string? SocketDirectory { get; init; }
+
     /// <summary>The cluster's locale: C.UTF-8 (Debian always has it) unless a test needs plain C.</summary>
     public string Locale { get; init; } = "C.UTF-8";
 
@@ -71,12 +77,38 @@ public sealed class PostgresServer(string dataDirectory, int port, string superu
         }
     }
 
+    protected override async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        if (SocketDirectory is not null)
+        {
+            Directory.CreateDirectory(SocketDirectory);
+            File.SetUnixFileMode(SocketDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            await ServiceUsers.GiveAsync(SocketDirectory, ServiceUsers.Postgres, cancellationToken);
+        }
+    }
+
+    /// <summary>A short folder of its own for the socket of the cluster in <paramref name="dataDirectory"/>: under /run as root, else the temporary folder.</summary>
+    public static string SocketDirectoryFor(string dataDirectory)
+    {
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataDirectory)))[..12];
+        return Native.IsRoot ? Path.Combine("/run/quartet", "pg-" + hash) : Path.Combine(Path.GetTempPath(), "quartet-pg-" + hash);
+    }
+
+    /// <summary>True once the server accepts writes: not replaying WAL from a restore any more.</summary>
+    public async Task<bool> IsPrimaryAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres", pooling: false));
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT NOT pg_is_in_recovery()", connection);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     protected override Command StartCommand()
     {
         var arguments = new List<string>
         {
             "-D", DataDirectory, "-p", Port.ToString(CultureInfo.InvariantCulture),
-            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + (SocketDirectory ?? ""),
         };
         foreach (var (name, value) in Settings)
         {

@@ -45,6 +45,12 @@ public sealed class RedisServer(string dataDirectory, int port, string password,
     /// <summary>A cache: allkeys-lru and no persistence. Otherwise state: noeviction and AOF.</summary>
     public bool IsCache { get; init; }
 
+    /// <summary>Append-only persistence; off only to load a snapshot (<see cref="RestoreSnapshotAsync"/>).</summary>
+    public bool AppendOnly { get; init; } = true;
+
+    /// <summary>The snapshot file BGSAVE writes.</summary>
+    public string SnapshotFile => Path.Combine(DataDirectory, "dump.rdb");
+
     protected override string CommandLineMarker => "redis-server";
     protected override string PortAdvice => IsCache ? "set QUARTET_REDIS_CACHE_PORT to a free port" : "set QUARTET_REDIS_PORT to a free port";
     private string ConfigFile => Path.Combine(DataDirectory, "redis.conf");
@@ -63,7 +69,7 @@ public sealed class RedisServer(string dataDirectory, int port, string password,
             .AppendLine("logfile \"\"")
             .AppendLine(CultureInfo.InvariantCulture, $"dir {Quote(DataDirectory)}")
             .AppendLine("save \"\"")
-            .AppendLine(IsCache ? "appendonly no" : "appendonly yes")
+            .AppendLine(IsCache || !AppendOnly ? "appendonly no" : "appendonly yes")
             .AppendLine("appendfsync everysec")
             .AppendLine(CultureInfo.InvariantCulture, $"maxmemory {MaxMemory}")
             .AppendLine(IsCache ? "maxmemory-policy allkeys-lru" : "maxmemory-policy noeviction")
@@ -79,6 +85,103 @@ public sealed class RedisServer(string dataDirectory, int port, string password,
         await File.WriteAllTextAsync(ConfigFile, config.ToString(), cancellationToken);
         File.SetUnixFileMode(ConfigFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         await ServiceUsers.GiveAsync(DataDirectory, ServiceUsers.Redis, cancellationToken);
+    }
+
+    /// <summary>
+    /// A consistent snapshot of the data set copied to <paramref name="destination"/>: BGSAVE, then wait until
+    /// the save it started has finished and succeeded.
+    /// </summary>
+    public async Task SnapshotAsync(string destination, CancellationToken cancellationToken)
+    {
+        var before = long.Parse(await InfoFieldAsync("rdb_last_save_time", cancellationToken), CultureInfo.InvariantCulture);
+        var started = DateTimeOffset.UtcNow;
+        while (true)
+        {
+            var reply = await CommandAsync(cancellationToken, "BGSAVE");
+            if (reply.StartsWith("Background saving started", StringComparison.Ordinal))
+            {
+                break;
+            }
+            // Another save (or an AOF rewrite) is running: wait for it, then ask for ours.
+            if (DateTimeOffset.UtcNow - started > TimeSpan.FromMinutes(10))
+            {
+                throw new StackException($"redis refused BGSAVE for 10 minutes: {reply}");
+            }
+            await Task.Delay(200, cancellationToken);
+        }
+        while (await InfoFieldAsync("rdb_bgsave_in_progress", cancellationToken) != "0"
+            || long.Parse(await InfoFieldAsync("rdb_last_save_time", cancellationToken), CultureInfo.InvariantCulture) < before)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+        if (await InfoFieldAsync("rdb_last_bgsave_status", cancellationToken) != "ok")
+        {
+            throw new StackException($"redis could not write its snapshot; see {LogFile}\n{LogTail(10)}");
+        }
+        File.Copy(SnapshotFile, destination, overwrite: true);
+    }
+
+    /// <summary>
+    /// Replaces the (stopped) server's data with a snapshot: Redis 7 ignores a snapshot when append-only
+    /// persistence is on and no AOF exists, so the snapshot is loaded with it off, then turned on (which
+    /// writes a new AOF from the loaded data) before the server stops again.
+    /// </summary>
+    /// <param name="snapshot">The RDB file to load.</param>
+    /// <param name="cancellationToken">Stops the waiting.</param>
+    /// <param name="whileLoaded">Run against the loaded data before it is written out (as the administrator).</param>
+    public async Task RestoreSnapshotAsync(string snapshot, CancellationToken cancellationToken, Func<RedisServer, Task>? whileLoaded = null)
+    {
+        if (IsRunning)
+        {
+            throw new StackException("redis is running; stop it before restoring a snapshot");
+        }
+        var aof = Path.Combine(DataDirectory, "appendonlydir");
+        if (Directory.Exists(aof))
+        {
+            Directory.Delete(aof, recursive: true);
+        }
+        Directory.CreateDirectory(DataDirectory);
+        File.Copy(snapshot, SnapshotFile, overwrite: true);
+        // The same server (name, port, users), but without AOF; it needs the administrator for CONFIG.
+        await using var loader = new RedisServer(DataDirectory, Port, Password, Path.GetDirectoryName(PidFile)!, Path.GetDirectoryName(LogFile)!, Name)
+        {
+            AppendOnly = false,
+            User = User,
+            KeyPrefix = KeyPrefix,
+            AclRules = AclRules,
+            AdminPassword = AdminPassword ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
+            MaxMemory = MaxMemory,
+        };
+        await loader.StartAsync(cancellationToken);
+        if (whileLoaded is not null)
+        {
+            await whileLoaded(loader);
+        }
+        await loader.CommandAsync(cancellationToken, "CONFIG", "SET", "appendonly", "yes");
+        while (await loader.InfoFieldAsync("aof_rewrite_in_progress", cancellationToken) != "0"
+            || await loader.InfoFieldAsync("aof_rewrite_scheduled", cancellationToken) != "0")
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+        if (await loader.InfoFieldAsync("aof_last_bgrewrite_status", cancellationToken) != "ok")
+        {
+            throw new StackException($"redis could not write its AOF from the snapshot; see {LogFile}");
+        }
+        await loader.StopAsync(cancellationToken);
+    }
+
+    private async Task<string> InfoFieldAsync(string field, CancellationToken cancellationToken)
+    {
+        var info = await CommandAsync(cancellationToken, "INFO", "persistence");
+        foreach (var line in info.Split('\n'))
+        {
+            var trimmed = line.Trim();
+            if (trimmed.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return trimmed[(field.Length + 1)..];
+            }
+        }
+        throw new StackException($"redis INFO has no {field}");
     }
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

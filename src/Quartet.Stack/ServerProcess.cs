@@ -83,6 +83,9 @@ public abstract class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Frees the port from what a crashed earlier run of this server left listening on it; nothing by default.</summary>
+    protected virtual Task ReleasePortAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Work before each start (writing a config file, say).</summary>
     protected virtual Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -116,9 +119,11 @@ public abstract class ServerProcess : IAsyncDisposable
             await WaitUntilAnswersAsync(cancellationToken);
             return;
         }
-        if (Ports.InUse(Port))
+        await ReleasePortAsync(cancellationToken);
+        if (Port > 0 && Ports.InUse(Port))
         {
-            throw new StackException($"port {Port} is already in use by another process; {PortAdvice}");
+            var holders = string.Join(", ", Native.ListenersOn(Port).Select(pid => $"pid {pid}: {Native.CommandLine(pid).Trim()}"));
+            throw new StackException($"port {Port} is already in use by another process{(holders.Length > 0 ? $" ({holders})" : "")}; {PortAdvice}");
         }
         Directory.CreateDirectory(Path.GetDirectoryName(PidFile)!);
         Directory.CreateDirectory(Path.GetDirectoryName(LogFile)!);
@@ -200,8 +205,12 @@ public abstract class ServerProcess : IAsyncDisposable
                 Native.Signal(pid, Native.SigKill);
                 await WaitGoneAsync(pid, TimeSpan.FromSeconds(10), cancellationToken);
             }
+            Forget(pid);
         }
-        Forget();
+        else
+        {
+            Forget(null);
+        }
     }
 
     /// <summary>kill -9, as a crash would.</summary>
@@ -211,11 +220,19 @@ public abstract class ServerProcess : IAsyncDisposable
         {
             Native.Signal(pid, Native.SigKill);
             await WaitGoneAsync(pid, TimeSpan.FromSeconds(10), CancellationToken.None);
+            Forget(pid);
         }
-        Forget();
+        else
+        {
+            Forget(null);
+        }
     }
 
-    private void Forget()
+    /// <summary>
+    /// Drops what is known of the stopped process. The pid file goes only if it still names that process:
+    /// a supervisor may already have started the server again and written the new one.
+    /// </summary>
+    private void Forget(int? stopped)
     {
         _process?.Dispose();
         _process = null;
@@ -223,7 +240,19 @@ public abstract class ServerProcess : IAsyncDisposable
         {
             Owned.Remove(this);
         }
-        File.Delete(PidFile);
+        string recorded;
+        try
+        {
+            recorded = File.ReadAllText(PidFile).Trim();
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        if (stopped is null || recorded == stopped.Value.ToString(CultureInfo.InvariantCulture))
+        {
+            File.Delete(PidFile);
+        }
     }
 
     private static async Task<bool> WaitGoneAsync(int pid, TimeSpan limit, CancellationToken cancellationToken)

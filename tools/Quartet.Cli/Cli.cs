@@ -1,3 +1,4 @@
+using Quartet.Cli.Backups;
 using Quartet.Cli.Bench;
 using Quartet.Cli.Testing;
 using Quartet.Stack;
@@ -24,7 +25,10 @@ internal sealed class Cli(string root)
         }
     }
 
-    public NativeStack Native() => new(StackLayout.For(Root), StackSettings.FromEnvironment(), Say);
+    public NativeStack Native() => new(StackLayout.For(Root), StackSettings.FromEnvironment(), Say)
+    {
+        SupervisorAssembly = typeof(Cli).Assembly.Location,
+    };
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -51,6 +55,11 @@ internal sealed class Cli(string root)
                 NoArguments(command, rest);
                 await Native().MigrateAsync(cancellationToken);
                 return 0;
+            case "supervise":
+                NoArguments(command, rest);
+                // Runs until stopped (SIGTERM from ./quartet down); its lines go to the supervisor's log.
+                await new Supervisor(Native(), m => Console.WriteLine($"{DateTimeOffset.UtcNow:O} {m}")).RunAsync(cancellationToken);
+                return 0;
             case "logs":
                 return await new LogsCommand(this).RunAsync(rest, cancellationToken);
             case "secrets":
@@ -61,6 +70,12 @@ internal sealed class Cli(string root)
                 return await new TestCommand(this).RefreshOpenApiAsync(cancellationToken);
             case "test":
                 return await new TestCommand(this).RunAsync(rest, cancellationToken);
+            case "backup":
+                return await new BackupCommands(this).BackupAsync(rest, cancellationToken);
+            case "backups":
+                return await new BackupCommands(this).ListAsync(rest, cancellationToken);
+            case "restore":
+                return await new BackupCommands(this).RestoreAsync(rest, cancellationToken);
             case "bench":
                 return await new BenchCommand(this).RunAsync(rest, cancellationToken);
             default:

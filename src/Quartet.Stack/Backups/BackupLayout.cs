@@ -1,0 +1,23 @@
+namespace Quartet.Stack.Backups;
+
+/// <summary>
+/// The backup folder of a native stack (QUARTET_BACKUP_DIR, else beside the data folder, with <c>-backups</c>
+/// added to its name, so removing the data folder leaves the backups):
+/// pgBackRest's repository (base backups and the WAL archive) and one folder per backup set, holding
+/// its manifest, the logical dump and the Redis snapshot.
+/// </summary>
+public sealed record BackupLayout(string Root)
+{
+    public string PgBackRestRepository => Path.Combine(Root, "pgbackrest");
+    public string PgBackRestConfig => Path.Combine(Root, "pgbackrest.conf");
+    public string PgBackRestLogs => Path.Combine(Root, "log");
+    public string PgBackRestLocks => Path.Combine(Root, "lock");
+    public string SetsDirectory => Path.Combine(Root, "sets");
+
+    public string SetDirectory(string id) => Path.Combine(SetsDirectory, id);
+
+    public static BackupLayout For(StackLayout stack) =>
+        new(Environment.GetEnvironmentVariable("QUARTET_BACKUP_DIR") is { Length: > 0 } configured
+            ? Path.GetFullPath(configured)
+            : Path.TrimEndingDirectorySeparator(stack.DataDirectory) + "-backups");
+}

@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Quartet.Stack.Backups;
+
+/// <summary>A backup set as listed: its manifest and whether its files still match their checksums.</summary>
+public sealed record BackupSetInfo(BackupManifest Manifest, string Directory);
+
+/// <summary>What to restore: the newest state (neither), a moment (<see cref="To"/>) or one set (<see cref="Id"/>).</summary>
+public sealed record RestoreRequest(DateTimeOffset? To, string? Id, bool Force);
+
+/// <summary>
+/// Backup sets of a native stack. A set is taken while the stack runs and holds a pgBackRest full
+/// backup (with the WAL archive, any later moment can be restored), a logical dump (<c>pg_dump -Fc</c>,
+/// for another PostgreSQL major version) and a Redis snapshot (sessions, refresh tokens, throttles),
+/// each checked after writing and listed with its SHA-256 in the set's manifest.
+/// </summary>
+public sealed class StackBackups(NativeStack stack, Action<string> say)
+{
+    private BackupLayout Layout => stack.BackupLayout;
+
+    public RetentionPolicy Retention { get; init; } = RetentionPolicy.FromEnvironment();
+
+    public async Task<BackupManifest> TakeAsync(CancellationToken cancellationToken)
+    {
+        if (!stack.Postgres.IsRunning || !stack.Redis.IsRunning)
+        {
+            throw new StackException("the stack is not running; start it with ./quartet up, then back up");
+        }
+        var clock = Stopwatch.StartNew();
+        var takenAt = DateTimeOffset.UtcNow;
+        var id = takenAt.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var final = Layout.SetDirectory(id);
+        if (Directory.Exists(final))
+        {
+            throw new StackException($"backup {id} exists already; wait a second and retry");
+        }
+        var work = final + ".partial";
+        Directory.CreateDirectory(work);
+        try
+        {
+            var pgBackRest = stack.PgBackRest;
+            await pgBackRest.PrepareAsync(cancellationToken);
+            await pgBackRest.EnsureStanzaAsync(cancellationToken);
+            say("PostgreSQL: full base backup (pgBackRest)");
+            var physical = await pgBackRest.BackupAsync(cancellationToken);
+            say("PostgreSQL: logical dump (pg_dump -Fc)");
+            var dump = Path.Combine(work, "quartet.dump");
+            await DumpAsync(dump, cancellationToken);
+            say("Redis: snapshot (BGSAVE)");
+            var snapshot = Path.Combine(work, "redis.rdb");
+            await stack.Redis.SnapshotAsync(snapshot, cancellationToken);
+
+            List<BackupFile> files = [await BackupManifest.DescribeAsync(dump, cancellationToken), await BackupManifest.DescribeAsync(snapshot, cancellationToken)];
+            var manifest = new BackupManifest(id, takenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0);
+            say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
+            await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
+            await CheckDumpAsync(dump, cancellationToken);
+            if (await manifest.CheckFilesAsync(work, cancellationToken) is { Count: > 0 } problems)
+            {
+                throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
+            }
+            manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) };
+            await manifest.WriteAsync(work, cancellationToken);
+            Directory.Move(work, final);
+            say($"backup {id} done in {manifest.Seconds:0.0} s: base backup {physical.Label} ({Size(physical.RepositoryBytes)} in the repository), " +
+                $"dump and snapshot {Size(manifest.FileBytes)}, in {final}");
+            await ApplyRetentionAsync(cancellationToken);
+            return manifest;
+        }
+        catch
+        {
+            Directory.Delete(work, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Complete sets (those with a manifest), oldest first.</summary>
+    public async Task<IReadOnlyList<BackupSetInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(Layout.SetsDirectory))
+        {
+            return [];
+        }
+        var sets = new List<BackupSetInfo>();
+        foreach (var dir in Directory.GetDirectories(Layout.SetsDirectory).Where(d => !d.EndsWith(".partial", StringComparison.Ordinal)))
+        {
+            if (await BackupManifest.ReadAsync(dir, cancellationToken) is { } manifest)
+            {
+                sets.Add(new BackupSetInfo(manifest, dir));
+            }
+        }
+        return [.. sets.OrderBy(s => s.Manifest.TakenAt)];
+    }
+
+    /// <summary>Checks a set again: its files against the manifest, its base backup against the repository.</summary>
+    public async Task<IReadOnlyList<string>> VerifyAsync(BackupSetInfo set, CancellationToken cancellationToken)
+    {
+        var problems = (await set.Manifest.CheckFilesAsync(set.Directory, cancellationToken)).ToList();
+        try
+        {
+            await stack.PgBackRest.VerifyAsync(set.Manifest.PhysicalLabel, cancellationToken);
+        }
+        catch (StackException e)
+        {
+            problems.Add(e.Message.Split('\n')[0]);
+        }
+        if (problems.Count == 0)
+        {
+            await (set.Manifest with { VerifiedAt = DateTimeOffset.UtcNow }).WriteAsync(set.Directory, cancellationToken);
+        }
+        return problems;
+    }
+
+    /// <summary>Removes the sets the retention policy does not keep, with their base backups.</summary>
+    public async Task ApplyRetentionAsync(CancellationToken cancellationToken)
+    {
+        var sets = await ListAsync(cancellationToken);
+        var keep = Retention.Keep(sets.Select(s => s.Manifest.TakenAt));
+        foreach (var set in sets.Where(s => !keep.Contains(s.Manifest.TakenAt.ToUniversalTime())))
+        {
+            say($"retention ({Retention}): removing backup {set.Manifest.Id}");
+            await stack.PgBackRest.ExpireAsync(set.Manifest.PhysicalLabel, cancellationToken);
+            Directory.Delete(set.Directory, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the stack's data with a backup: PostgreSQL to the moment asked (or the end of the WAL
+    /// archive, or exactly one set), Redis from the newest snapshot taken at or before it. The current
+    /// data folders are kept beside, renamed, until the operator removes them.
+    /// </summary>
+    public async Task<BackupSetInfo> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken)
+    {
+        var sets = await ListAsync(cancellationToken);
+        if (sets.Count == 0)
+        {
+            throw new StackException($"no backup in {Layout.SetsDirectory}; take one with ./quartet backup");
+        }
+        BackupSetInfo set;
+        if (request.Id is { } id)
+        {
+            set = sets.FirstOrDefault(s => s.Manifest.Id == id)
+                ?? throw new StackException($"no backup {id}; ./quartet backups lists them");
+        }
+        else if (request.To is { } to)
+        {
+            if (to > DateTimeOffset.UtcNow)
+            {
+                throw new StackException($"{to:O} is in the future");
+            }
+            set = sets.LastOrDefault(s => s.Manifest.TakenAt <= to)
+                ?? throw new StackException($"no backup was taken before {to:O}; the oldest is {sets[0].Manifest.Id} ({sets[0].Manifest.TakenAt:O})");
+            var continuousFrom = ContinuousFrom(sets);
+            if (to < continuousFrom.Manifest.TakenAt)
+            {
+                throw new StackException($"the WAL archive is continuous from backup {continuousFrom.Manifest.Id} ({continuousFrom.Manifest.TakenAt:O}) on; " +
+                    $"an older moment can be restored only as a whole backup: ./quartet restore {set.Manifest.Id}");
+            }
+        }
+        else
+        {
+            set = sets[^1];
+        }
+
+        var running = ((ServerProcess[])[stack.Nginx, stack.Backend, stack.Redis, stack.Postgres]).Where(s => s.IsRunning).Select(s => s.Name).ToList();
+        if (running.Count > 0)
+        {
+            if (!request.Force)
+            {
+                throw new StackException($"the stack is running ({string.Join(", ", running)}); a restore replaces its data: " +
+                    "stop it with ./quartet down, or pass --force to let restore stop it");
+            }
+            say($"stopping the running stack ({string.Join(", ", running)})");
+            await stack.DownAsync(cancellationToken);
+        }
+
+        var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var pgData = stack.Postgres.DataDirectory;
+        if (Directory.Exists(pgData))
+        {
+            var aside = $"{pgData}.before-restore-{stamp}";
+            Directory.Move(pgData, aside);
+            say($"PostgreSQL's data moved to {aside}");
+        }
+        Directory.CreateDirectory(pgData);
+        File.SetUnixFileMode(pgData, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await ServiceUsers.GiveAsync(pgData, ServiceUsers.Postgres, cancellationToken);
+
+        var pgBackRest = stack.PgBackRest;
+        await pgBackRest.PrepareAsync(cancellationToken);
+        var what = request.Id is not null ? $"backup {set.Manifest.Id} (base backup {set.Manifest.PhysicalLabel})"
+            : request.To is { } target ? $"{target:O}" : "the newest archived moment";
+        say($"PostgreSQL: restoring to {what}");
+        var clock = Stopwatch.StartNew();
+        await pgBackRest.RestoreAsync(request.To, request.Id is null ? null : set.Manifest.PhysicalLabel, cancellationToken);
+        await stack.Postgres.StartAsync(cancellationToken);
+        while (!await stack.Postgres.IsPrimaryAsync(cancellationToken))
+        {
+            if (clock.Elapsed > TimeSpan.FromHours(1))
+            {
+                throw new StackException($"PostgreSQL was still replaying WAL after an hour; see {stack.Postgres.LogFile}");
+            }
+            await Task.Delay(200, cancellationToken);
+        }
+        say($"PostgreSQL: recovered and accepting writes after {clock.Elapsed.TotalSeconds:0.0} s");
+
+        var redisData = stack.Redis.DataDirectory;
+        if (Directory.Exists(redisData))
+        {
+            var aside = $"{redisData}.before-restore-{stamp}";
+            Directory.Move(redisData, aside);
+            say($"Redis's data moved to {aside}");
+        }
+        say($"Redis: loading the snapshot of backup {set.Manifest.Id} ({set.Manifest.TakenAt:O})");
+        // The snapshot's auth epochs may be older than the restored database's: drop them, and the backend
+        // reads each back from PostgreSQL when it next needs it (decision 0014).
+        await stack.Redis.RestoreSnapshotAsync(Path.Combine(set.Directory, "redis.rdb"), cancellationToken, async loaded =>
+        {
+            var dropped = await loaded.CommandAsync(cancellationToken, "EVAL",
+                "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n",
+                "0", loaded.KeyPrefix + "user:*:epoch");
+            say($"Redis: dropped {dropped} auth epochs from the snapshot; they are read again from PostgreSQL");
+        });
+        return set;
+    }
+
+    /// <summary>The oldest set from which every later moment can be restored (pgBackRest keeps continuous WAL for the newest <see cref="RetentionPolicy.Daily"/> sets).</summary>
+    public BackupSetInfo ContinuousFrom(IReadOnlyList<BackupSetInfo> sets) => sets[Math.Max(0, sets.Count - Math.Max(1, Retention.Daily))];
+
+    private async Task DumpAsync(string path, CancellationToken cancellationToken)
+    {
+        var pg = stack.Postgres;
+        await CommandRunner.RunCheckedAsync(new Command(Tools.Postgres("pg_dump"),
+            ["-h", "127.0.0.1", "-p", pg.Port.ToString(CultureInfo.InvariantCulture), "-U", PostgresServer.Superuser, "-Fc", "-f", path, NativeStack.Database])
+        {
+            Environment = new Dictionary<string, string?> { ["PGPASSWORD"] = pg.Password },
+        }, cancellationToken, timeout: TimeSpan.FromHours(6));
+    }
+
+    private static async Task CheckDumpAsync(string path, CancellationToken cancellationToken)
+    {
+        var listing = await CommandRunner.RunCheckedAsync(new Command(Tools.Postgres("pg_restore"), ["--list", path]), cancellationToken, timeout: TimeSpan.FromMinutes(30));
+        if (!listing.Output.Contains("TABLE DATA", StringComparison.Ordinal))
+        {
+            throw new StackException("the logical dump lists no table data");
+        }
+    }
+
+    public static string Size(long bytes) => bytes switch
+    {
+        < 1024 * 1024 => $"{bytes / 1024.0:0.0} KiB",
+        < 1024L * 1024 * 1024 => $"{bytes / 1024.0 / 1024:0.0} MiB",
+        _ => $"{bytes / 1024.0 / 1024 / 1024:0.00} GiB",
+    };
+}

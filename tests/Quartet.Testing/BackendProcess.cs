@@ -28,6 +28,7 @@ public static class BackendProcess
             ["Redis__KeyPrefix"] = $"test:{database}:",
             // Tests write as one user far faster than a person.
             ["WriteLimits__RequestsPerWindow"] = "1000000",
+            ["Throttling__RegistrationsPerIp"] = "100000",
         };
         foreach (var (key, value) in stack.Mail.Settings())
         {

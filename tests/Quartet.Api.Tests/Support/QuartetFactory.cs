@@ -43,6 +43,8 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
             ["Redis:KeyPrefix"] = $"test:{database}:",
             // Tests write as one user far faster than a person; WriteRateLimitTests sets its own limit.
             ["WriteLimits:RequestsPerWindow"] = "1000000",
+            // Tests register many accounts from one address; ThrottleTests sets its own limit.
+            ["Throttling:RegistrationsPerIp"] = "100000",
         };
         foreach (var (key, value) in stack.Mail.Settings())
         {

@@ -112,7 +112,7 @@ public sealed class RedisMemoryLimitTests(PrivateStack privateStack) : IClassFix
                 }
             }
             Assert.True(await InfoAsync(_stack.RedisCache, "stats", "evicted_keys") > evictedBefore, "the cache evicted nothing");
-            Assert.InRange(await KeyCountAsync(_stack.RedisCache), 1, 39);
+            Assert.InRange(await KeyCountAsync(_stack.RedisCache), 0, 39);
             Assert.Equal(stateEvictedBefore, await InfoAsync(_stack.Redis, "stats", "evicted_keys"));
         }
         finally

@@ -76,6 +76,12 @@ public sealed class KubernetesTests(RenderedManifests manifests) : IClassFixture
             Assert.True((long?)pod["securityContext"]?["runAsUser"] > 0, $"{workload}: runAsUser is not root");
             Assert.True((string?)pod["securityContext"]?["seccompProfile"]?["type"] == "RuntimeDefault", $"{workload}: seccomp RuntimeDefault");
             Assert.True((bool?)pod["automountServiceAccountToken"] == false, $"{workload}: no service account token");
+            Assert.Null(pod["hostNetwork"]);
+            Assert.Null(pod["hostPID"]);
+            // The volume types the restricted Pod Security Standard admits (hostPath is not one).
+            Assert.All(pod["volumes"]?.AsArray() ?? [], v => Assert.True(
+                v!.AsObject().Any(p => p.Key is "configMap" or "secret" or "emptyDir" or "persistentVolumeClaim" or "projected"),
+                $"{workload}: volume {v["name"]} is of a type the namespace refuses"));
             foreach (var container in Containers(pod))
             {
                 var where = $"{workload} container {container["name"]}";
@@ -113,6 +119,11 @@ public sealed class KubernetesTests(RenderedManifests manifests) : IClassFixture
             Assert.Equal("localhost", (string?)host!["value"]);
         }
         Assert.Contains(" localhost ", $" {Env(backend, "AllowedHosts")} ", StringComparison.Ordinal);
+        // $(QUARTET_SERVER_NAMES) is expanded only from a variable defined above it in the list.
+        var names = backend["env"]!.AsArray().Select(e => (string?)e!["name"]).ToList();
+        Assert.StartsWith("$(QUARTET_SERVER_NAMES) ", Env(backend, "AllowedHosts"), StringComparison.Ordinal);
+        Assert.True(names.IndexOf("QUARTET_SERVER_NAMES") is >= 0 and var at && at < names.IndexOf("AllowedHosts"),
+            "QUARTET_SERVER_NAMES is defined before AllowedHosts");
         var port = Assert.Single(backend["ports"]!.AsArray(), p => (string?)p!["name"] == "http");
         Assert.Equal(8080, (long?)port!["containerPort"]);
     }

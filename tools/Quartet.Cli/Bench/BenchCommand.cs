@@ -29,11 +29,11 @@ internal sealed class BenchCommand(Cli cli)
             await stack.UpAsync(cancellationToken);
         }
         var url = (options.Url ?? stack.Settings.PublicUrl.ToString()).TrimEnd('/');
-        if (options.Ab is not null && !stack.Backend.IsRunning)
+        if (options.IsAb && !stack.Backend.IsRunning)
         {
             throw new StackException("bench: --ab needs the native stack");
         }
-        if (options.CompareNode && options.Ab is null && !stack.Backend.IsRunning)
+        if (options.CompareNode && !options.IsAb && !stack.Backend.IsRunning)
         {
             throw new StackException("bench: --compare-node needs the native stack (./quartet up without Docker)");
         }
@@ -42,9 +42,9 @@ internal sealed class BenchCommand(Cli cli)
         try
         {
             var wrk = await SetUpAsync(url, options.Load, folder.Path, cancellationToken);
-            if (options.Ab is { } setting)
+            if (options.IsAb)
             {
-                await new AbComparison(stack, wrk, folder.Path).RunAsync(url, setting, options.Rounds, cancellationToken);
+                await new AbComparison(stack, wrk, folder.Path).RunAsync(url, options.Ab, options.AbApp, options.Rounds, cancellationToken);
                 return 0;
             }
             var report = await MeasureAsync(stack, url, options.Load, wrk, options.CompareNode, folder.Path, cancellationToken);
@@ -165,12 +165,16 @@ internal sealed class BenchCommand(Cli cli)
         return new BenchReport(url, load, scenarios, resident, ready);
     }
 
-    /// <summary>The process groups one service's requests run through: the service, its nginx, Redis and PostgreSQL.</summary>
+    /// <summary>
+    /// The process groups one service's requests run through: the service, its nginx, both Redis
+    /// instances (state: sessions, throttles; cache: Quartet's read cache) and PostgreSQL.
+    /// </summary>
     private static Dictionary<string, int?> Groups(string service, int? servicePid, int? nginxPid, NativeStack stack) => new()
     {
         [service] = servicePid,
         ["nginx"] = nginxPid,
         ["redis"] = stack.Redis.Pid,
+        [CpuMeter.RedisCache] = stack.RedisCache.Pid,
         ["postgres"] = stack.Postgres.Pid,
     };
 

@@ -7,7 +7,7 @@ namespace Quartet.Cli.Bench;
 internal sealed record BenchOptions
 {
     public const string Usage = """
-        usage: ./quartet bench [--url URL] [--json FILE] [--smoke] [--compare-node] [--ab KEY=VALUE [--rounds N]]
+        usage: ./quartet bench [--url URL] [--json FILE] [--smoke] [--compare-node] [--ab KEY=VALUE] [--ab-app DIR] [--rounds N]
           --url URL        load this Quartet (default: the native stack, started if needed)
           --json FILE      also write the figures to FILE as JSON
           --smoke          a few seconds in all, to check the benchmark itself works
@@ -16,6 +16,8 @@ internal sealed record BenchOptions
           --seconds N      measure each scenario for N seconds (default 15; warm-up N/3)
           --ab KEY=VALUE   compare the running backend (A) with a second one whose environment
                            adds KEY=VALUE (B), alternating rounds (--rounds, default 3)
+          --ab-app DIR     B runs the backend published in DIR (Quartet.Api.dll) instead of
+                           the stack's own: A/B of a code or build change; with --ab, both
 
         """;
 
@@ -25,6 +27,8 @@ internal sealed record BenchOptions
     public bool CompareNode { get; init; }
     public int? Seconds { get; init; }
     public string? Ab { get; init; }
+    public string? AbApp { get; init; }
+    public bool IsAb => Ab is not null || AbApp is not null;
     public int Rounds { get; init; } = 3;
     public bool Help { get; init; }
 
@@ -44,6 +48,7 @@ internal sealed record BenchOptions
                 "--smoke" => options with { Smoke = true },
                 "--compare-node" => options with { CompareNode = true },
                 "--ab" => options with { Ab = Setting(Value("KEY=VALUE")) },
+                "--ab-app" => options with { AbApp = Path.GetFullPath(Value("a folder")) },
                 "--rounds" => options with { Rounds = WholeNumber("--rounds", Value("a number")) },
                 "--seconds" => options with { Seconds = WholeNumber("--seconds", Value("a number")) },
                 "-h" or "--help" => options with { Help = true },

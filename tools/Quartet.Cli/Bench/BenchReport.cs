@@ -18,8 +18,10 @@ internal sealed record BenchReport(string Url, BenchLoad Load, IReadOnlyDictiona
 
     public void Print()
     {
+        // Work first: CPU time per request survives a busy machine, requests/s does not.
+        PrintCpu();
         Console.WriteLine();
-        Console.WriteLine($"{"scenario",-8} {"req/s",10} {"p50 ms",10} {"p99 ms",10} {"non-2xx",8} {"x live",8}");
+        Console.WriteLine($"{"scenario",-12} {"req/s",10} {"p50 ms",10} {"p99 ms",10} {"non-2xx",8} {"x live",8}");
         foreach (var name in Names)
         {
             Row(name, Scenarios["health"]);
@@ -31,43 +33,41 @@ internal sealed record BenchReport(string Url, BenchLoad Load, IReadOnlyDictiona
                 Row(name, Scenarios["node-health"]);
             }
         }
-        PrintCpu();
         Console.WriteLine();
         Console.WriteLine($"backend resident memory after the load: {Megabytes(ResidentMb)} MB");
         Console.WriteLine($"backend start -> /health/ready 200: {StartToReady.Milliseconds?.ToString(CultureInfo.InvariantCulture) ?? "null"} ms");
 
         Console.WriteLine();
         Console.WriteLine("targets (this run):");
-        foreach (var (name, target) in (ReadOnlySpan<(string, double)>)[("list", 0.5), ("get", 0.5), ("search", 0.15), ("create", 0.15)])
-        {
-            var ratio = Ratio(Scenarios[name].Rps, Scenarios["health"].Rps);
-            Console.WriteLine($"  {name} >= {Number(target)}x live: {ratio} ({Verdict(ratio, atLeast: true, target)})");
-        }
         foreach (var name in Names.SkipLast(1))
         {
             var ratio = Ratio(Scenarios[name].P99Ms, Scenarios[name].P50Ms);
-            Console.WriteLine($"  {name} p99 <= 4x p50: {ratio} ({Verdict(ratio, atLeast: false, 4)})");
+            Console.WriteLine($"  {name} p99 <= 3x p50: {ratio} ({Verdict(ratio, atLeast: false, 3)})");
         }
-        Console.WriteLine($"  resident memory <= 150 MB: {Verdict(Megabytes(ResidentMb), atLeast: false, 150)}");
-        Console.WriteLine($"  start -> ready <= 500 ms: {Verdict(StartToReady.Milliseconds?.ToString(CultureInfo.InvariantCulture), atLeast: false, 500)}");
+        var failed = Scenarios.Values.Sum(r => r.Failed);
+        Console.WriteLine($"  0 failed responses: {failed} ({(failed == 0 ? "met" : "MISSED")})");
+        Console.WriteLine($"  resident memory <= 100 MB: {Verdict(Megabytes(ResidentMb), atLeast: false, 100)}");
+        Console.WriteLine($"  start -> ready <= 200 ms: {Verdict(StartToReady.Milliseconds?.ToString(CultureInfo.InvariantCulture), atLeast: false, 200)}");
         if (HasNode)
         {
-            foreach (var name in (string[])["list", "get"])
+            foreach (var name in Names.SkipLast(1))
             {
+                var target = name is "list" or "get" ? 1.3 : 1.0;
                 var ratio = Ratio(Scenarios[name].Rps, Scenarios[$"node-{name}"].Rps);
-                Console.WriteLine($"  {name} >= 2x Node.js: {ratio} ({Verdict(ratio, atLeast: true, 2)})");
+                Console.WriteLine($"  {name} req/s >= {Number(target)}x Node.js: {ratio} ({Verdict(ratio, atLeast: true, target)})");
             }
             foreach (var name in Names.SkipLast(1))
             {
+                var target = name == "health" ? 0.7 : 0.5;
                 var ratio = Scenarios[name].CpuPerRequest.TryGetValue("backend", out var ours) && Scenarios[$"node-{name}"].CpuPerRequest.TryGetValue("node", out var theirs)
                     ? Ratio(ours, theirs)
                     : "n/a";
-                Console.WriteLine($"  {name} backend CPU/request vs Node.js: {ratio}x");
+                Console.WriteLine($"  {name} backend CPU/request <= {Number(target)}x Node.js: {ratio} ({Verdict(ratio, atLeast: false, target)})");
             }
         }
     }
 
-    private static readonly string[] CpuGroups = ["nginx", "redis", "postgres", CpuMeter.LoadGenerator];
+    private static readonly string[] CpuGroups = ["nginx", "redis", CpuMeter.RedisCache, "postgres", CpuMeter.LoadGenerator];
 
     /// <summary>CPU time per request of each process group, measured around each scenario's run.</summary>
     private void PrintCpu()
@@ -76,9 +76,8 @@ internal sealed record BenchReport(string Url, BenchLoad Load, IReadOnlyDictiona
         {
             return;
         }
-        Console.WriteLine();
         Console.WriteLine("CPU per request, microseconds (utime + stime from /proc around each measured run):");
-        Console.WriteLine($"{"scenario",-12} {"service",8} {"nginx",8} {"redis",8} {"postgres",8} {"wrk",8} {"total",8}");
+        Console.WriteLine($"{"scenario",-12} {"service",8} {"nginx",8} {"redis",8} {"r-cache",8} {"postgres",8} {"wrk",8} {"total",8}");
         foreach (var name in HasNode ? [.. Names, .. NodeNames] : Names)
         {
             var cpu = Scenarios[name].CpuPerRequest;
@@ -92,7 +91,7 @@ internal sealed record BenchReport(string Url, BenchLoad Load, IReadOnlyDictiona
     private void Row(string name, WrkResult live)
     {
         var result = Scenarios[name];
-        Console.WriteLine($"{name,-8} {Number(result.Rps),10} {Number(result.P50Ms),10} {Number(result.P99Ms),10} {result.Failed,8} {Ratio(result.Rps, live.Rps),8}");
+        Console.WriteLine($"{name,-12} {Number(result.Rps),10} {Number(result.P50Ms),10} {Number(result.P99Ms),10} {result.Failed,8} {Ratio(result.Rps, live.Rps),8}");
     }
 
     /// <summary>The --json document: the run's settings and every scenario's figures.</summary>

@@ -12,6 +12,7 @@ namespace Quartet.Cli.Bench;
 internal static class CpuMeter
 {
     public const string LoadGenerator = "wrk";
+    public const string RedisCache = "redis-cache";
 
     /// <summary>Clock ticks per second of /proc's times (USER_HZ): 100 on Linux.</summary>
     private const double TicksPerSecond = 100;

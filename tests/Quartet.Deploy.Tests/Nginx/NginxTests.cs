@@ -179,17 +179,30 @@ public sealed class NginxTests(NginxFixture fixture) : IClassFixture<NginxFixtur
         NginxAssert.SecurityHeaders(login);
     }
 
-    [Fact]
-    public async Task ABackendThatIsDownIsA502ProblemNotAnHtmlPage()
+    [Theory]
+    [InlineData("GET", "/api/auth/me")]
+    [InlineData("POST", "/api/notes")]
+    [InlineData("GET", "/health/ready")]
+    public async Task ABackendThatIsDownIsA503ProblemWithRetryAfterNotAnHtmlPage(string method, string path)
     {
         await _backend.StopAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path)
+            {
+                Content = method == "POST" ? JsonContent.Create(new { title = "t", body = "b" }) : null,
+            };
+            using var response = await _client.SendAsync(request, TestContext.Current.CancellationToken);
 
-        using var response = await _client.GetAsync("/api/auth/me");
-
-        await response.AssertProblemAsync(HttpStatusCode.BadGateway, "urn:quartet:problem:unavailable");
-        NginxAssert.SecurityHeaders(response);
-        Assert.Equal("5", Assert.Single(response.Headers.GetValues("Retry-After")));
-        await _backend.StartAsync(TestContext.Current.CancellationToken);
+            var problem = await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "urn:quartet:problem:unavailable");
+            Assert.Equal(503, problem.GetProperty("status").GetInt32());
+            NginxAssert.SecurityHeaders(response);
+            Assert.Equal("5", Assert.Single(response.Headers.GetValues("Retry-After")));
+        }
+        finally
+        {
+            await _backend.StartAsync(TestContext.Current.CancellationToken);
+        }
     }
 }
 

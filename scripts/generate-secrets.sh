@@ -4,7 +4,8 @@
 #
 #   scripts/generate-secrets.sh [--force] [--dir DIR] [NAME...]
 #
-#   db_password          32 random bytes, base64 without / + =   (PostgreSQL owner "quartet")
+#   db_password          32 random bytes, base64 without / + =   (PostgreSQL superuser "quartet")
+#   db_owner_password    32 random bytes, base64 without / + =   (the schema owner "quartet_owner")
 #   db_app_password      32 random bytes, base64 without / + =   (the service's role "quartet_app")
 #   redis_password       32 random bytes, base64 without / + =
 #   session_secret       32 random bytes, hex
@@ -25,7 +26,7 @@
 set -euo pipefail
 
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL=(db_password db_app_password redis_password session_secret jwt_secret admin_password_hash smtp_password)
+ALL=(db_password db_owner_password db_app_password redis_password session_secret jwt_secret admin_password_hash smtp_password)
 
 # Messages go to standard error, so $(...) captures only values.
 say() { printf 'generate-secrets: %s\n' "$*" >&2; }
@@ -180,7 +181,7 @@ for name in "${names[@]}"; do
     continue
   fi
   case "$name" in
-    db_password | db_app_password | redis_password) value="$(random password)" ;;
+    db_password | db_owner_password | db_app_password | redis_password) value="$(random password)" ;;
     session_secret) value="$(random hex32)" ;;
     jwt_secret) value="$(random base64_64)" ;;
     smtp_password)

@@ -186,7 +186,7 @@ compose_secrets_dir() {
 compose_prepare_secrets() {
   local dir name missing=()
   dir="$(compose_secrets_dir)"
-  for name in db_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
+  for name in db_password db_owner_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
     [[ -s "$dir/$name" ]] || missing+=("$name")
   done
   # Empty is valid: the relay needs no login.
@@ -204,7 +204,7 @@ compose_prepare_secrets() {
 # backend refuses them too, and any hash of the development admin password, when migrate runs).
 compose_refuse_development_secrets() {
   local name published="$QUARTET_ROOT/deploy/docker/development-secrets"
-  for name in db_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
+  for name in db_password db_owner_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
     if [[ -r "$1/$name" && -r "$published/$name" && "$(<"$1/$name")" == "$(<"$published/$name")" ]]; then
       die "Secret '$name' in $1 is the published development value; make a new one with scripts/generate-secrets.sh --force $name"
     fi

@@ -10,7 +10,7 @@ namespace Quartet.Stack;
 public sealed class DevelopmentSecrets(StackLayout layout)
 {
     /// <summary>redis_admin_password is the operator's (backups, inspection with redis-cli); the backend never reads it.</summary>
-    public static readonly string[] Names = ["db_password", "db_app_password", "redis_password", "redis_admin_password", "session_secret", "jwt_secret", "admin_password"];
+    public static readonly string[] Names = ["db_password", "db_owner_password", "db_app_password", "redis_password", "redis_admin_password", "session_secret", "jwt_secret", "admin_password"];
 
     public string PathOf(string name) => Path.Combine(layout.SecretsDirectory, name);
 

@@ -107,10 +107,10 @@ public sealed class NativeStack
         ["Database__Port"] = Settings.PostgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Database__Name"] = Database,
         ["Database__Username"] = "quartet_app",
-        ["Database__OwnerUsername"] = PostgresServer.Superuser,
+        ["Database__OwnerUsername"] = "quartet_owner",
+        ["Database__SuperUsername"] = PostgresServer.Superuser,
         ["Redis__Endpoint"] = $"127.0.0.1:{Settings.RedisPort}",
         ["Redis__CacheEndpoint"] = $"127.0.0.1:{Settings.RedisCachePort}",
-        ["DB_PASSWORD_FILE"] = Secrets.PathOf("db_password"),
         ["DB_APP_PASSWORD_FILE"] = Secrets.PathOf("db_app_password"),
         ["REDIS_PASSWORD_FILE"] = Secrets.PathOf("redis_password"),
         ["SESSION_SECRET_FILE"] = Secrets.PathOf("session_secret"),
@@ -124,6 +124,18 @@ public sealed class NativeStack
         ["Mail__From"] = "Quartet <no-reply@quartet.localhost>",
         ["Mail__LinkBaseUrl"] = Settings.PublicUrl.ToString(),
     };
+
+    /// <summary>
+    /// The backend's environment and, for migrate only, the superuser's and the schema owner's passwords:
+    /// the serving backend is never told where they are (decision 0020).
+    /// </summary>
+    public Dictionary<string, string?> MigrateEnvironment()
+    {
+        var environment = BackendEnvironment();
+        environment["DB_PASSWORD_FILE"] = Secrets.PathOf("db_password");
+        environment["DB_OWNER_PASSWORD_FILE"] = Secrets.PathOf("db_owner_password");
+        return environment;
+    }
 
     public async Task UpAsync(CancellationToken cancellationToken)
     {
@@ -289,7 +301,7 @@ public sealed class NativeStack
     {
         var log = Path.Combine(Layout.LogDirectory, "migrate.log");
         _say($"running database migrations (log: {log})");
-        var result = await CommandRunner.RunAsync(BackendServer.Run(BackendEnvironment(), Layout.AppAssembly, null, "migrate"), cancellationToken);
+        var result = await CommandRunner.RunAsync(BackendServer.Run(MigrateEnvironment(), Layout.AppAssembly, null, "migrate"), cancellationToken);
         await File.AppendAllTextAsync(log, $"==== {DateTimeOffset.UtcNow:O} migrate (exit {result.ExitCode}) ====\n{result.Output}{result.Error}", cancellationToken);
         foreach (var line in result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {

@@ -22,6 +22,7 @@ public static class BackendProcess
             ["Database__Name"] = database,
             ["Database__Username"] = PostgresServer.Superuser,
             ["Database__OwnerUsername"] = PostgresServer.Superuser,
+            ["Database__SuperUsername"] = PostgresServer.Superuser,
             ["Database__StartupTimeoutSeconds"] = "5",
             ["Redis__Endpoint"] = stack.Redis.Endpoint,
             ["Redis__CacheEndpoint"] = stack.RedisCache.Endpoint,

@@ -35,6 +35,7 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
             ["Database:Name"] = database,
             ["Database:Username"] = PostgresServer.Superuser,
             ["Database:OwnerUsername"] = PostgresServer.Superuser,
+            ["Database:SuperUsername"] = PostgresServer.Superuser,
             ["Database:StartupTimeoutSeconds"] = "5",
             ["Redis:Endpoint"] = stack.Redis.Endpoint,
             ["Redis:CacheEndpoint"] = stack.RedisCache.Endpoint,

@@ -248,6 +248,6 @@ public sealed partial class ProductionStackTests(ProductionStack stack) : StackT
     [GeneratedRegex("^[0-9]+$")]
     private static partial Regex Count();
 
-    [GeneratedRegex("^(DB_PASSWORD|DB_APP_PASSWORD|REDIS_PASSWORD|SESSION_SECRET|JWT_SECRET|ADMIN_PASSWORD_HASH|POSTGRES_PASSWORD|REDISCLI_AUTH)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex("^(DB_PASSWORD|DB_OWNER_PASSWORD|DB_APP_PASSWORD|REDIS_PASSWORD|SESSION_SECRET|JWT_SECRET|ADMIN_PASSWORD_HASH|POSTGRES_PASSWORD|REDISCLI_AUTH)$", RegexOptions.IgnoreCase)]
     private static partial Regex SecretVariable();
 }

@@ -4,17 +4,16 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Quartet.Api.Infrastructure.Migrations;
-using Quartet.Api.Infrastructure.Secrets;
 
 namespace Quartet.Api.Infrastructure.Database;
 
 /// <summary>
-/// Run by <c>migrate</c> as the owner: the service's role exists, can log in with db_app_password, and has
-/// data rights only. It cannot create, alter or drop anything, and may only read schema_migrations, so a
-/// flaw in a query cannot change the schema. The password reaches PostgreSQL as a SCRAM-SHA-256 verifier
-/// made here, so it never appears in SQL text, a server log or pg_stat_statements.
+/// Run by <c>migrate</c> as the owner, after the migrations: the service's role (which
+/// <see cref="DatabaseBootstrap"/> made a login role with db_app_password) has data rights only. It cannot
+/// create, alter or drop anything, and may only read schema_migrations, so a flaw in a query cannot change
+/// the schema.
 /// </summary>
-internal sealed partial class AppRole(IOptions<DatabaseOptions> options, SecretReader secrets, NpgsqlDataSource ownerDb, ILogger<AppRole> logger)
+internal sealed partial class AppRole(IOptions<DatabaseOptions> options, NpgsqlDataSource ownerDb, ILogger<AppRole> logger)
     : IPostMigrationStep
 {
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -24,21 +23,12 @@ internal sealed partial class AppRole(IOptions<DatabaseOptions> options, SecretR
         {
             return;
         }
-        var verifier = ScramVerifier(secrets.Read(SecretSpec.DbAppPassword));
-        // Identifiers are checked against DatabaseOptions.RoleName; the verifier is base64 and '$', ':' only.
+        // Identifiers are checked against DatabaseOptions.RoleName.
         var role = "\"" + db.Username + "\"";
         var owner = "\"" + db.OwnerUsername + "\"";
         var database = "\"" + db.Name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         string[] statements =
         [
-            $"""
-            DO $$ BEGIN
-              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{db.Username}') THEN
-                CREATE ROLE {role} LOGIN;
-              END IF;
-            END $$
-            """,
-            $"ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '{verifier}'",
             $"GRANT CONNECT ON DATABASE {database} TO {role}",
             $"GRANT USAGE ON SCHEMA public TO {role}",
             $"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
@@ -57,7 +47,10 @@ internal sealed partial class AppRole(IOptions<DatabaseOptions> options, SecretR
         LogReady(logger, db.Username);
     }
 
-    /// <summary>The verifier PostgreSQL stores for SCRAM-SHA-256 (RFC 5802, RFC 7677), in its own text format.</summary>
+    /// <summary>
+    /// The verifier PostgreSQL stores for SCRAM-SHA-256 (RFC 5802, RFC 7677), in its own text format: set
+    /// as a role's password, the password itself never appears in SQL text, a server log or pg_stat_statements.
+    /// </summary>
     internal static string ScramVerifier(string password, byte[]? salt = null, int iterations = 4096)
     {
         salt ??= RandomNumberGenerator.GetBytes(16);

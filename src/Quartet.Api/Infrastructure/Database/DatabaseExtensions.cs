@@ -8,7 +8,8 @@ internal static class DatabaseExtensions
 {
     /// <summary>
     /// One pooled <see cref="NpgsqlDataSource"/> for the process: as the data-only role with db_app_password,
-    /// or, with <paramref name="asOwner"/> (only <c>migrate</c>), as the schema owner with db_password.
+    /// or, with <paramref name="asOwner"/> (only <c>migrate</c>), as the schema owner with db_owner_password;
+    /// <c>migrate</c> also gets the bootstrap, which connects once as the superuser with db_password.
     /// </summary>
     public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder, bool asOwner = false)
     {
@@ -19,21 +20,32 @@ internal static class DatabaseExtensions
         {
             var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
             var secrets = sp.GetRequiredService<SecretReader>();
-            var password = asOwner || !options.SeparateAppRole ? secrets.Read(SecretSpec.DbPassword) : secrets.Read(SecretSpec.DbAppPassword);
+            var username = asOwner ? options.OwnerUsername : options.Username;
+            var password = secrets.Read(PasswordOf(options, username));
             // The name labels the pool in the metrics, instead of the connection string.
-            return new NpgsqlDataSourceBuilder(ConnectionString(options, password, asOwner)) { Name = asOwner ? "quartet-migrate" : "quartet" }.Build();
+            return new NpgsqlDataSourceBuilder(ConnectionString(options, username, password, asOwner)) { Name = asOwner ? "quartet-migrate" : "quartet" }.Build();
         });
         builder.Services.AddSingleton<DatabaseStartup>();
+        if (asOwner)
+        {
+            builder.Services.AddSingleton<DatabaseBootstrap>();
+        }
         return builder;
     }
 
-    internal static string ConnectionString(DatabaseOptions options, string password, bool asOwner) =>
+    /// <summary>The secret that holds the password of <paramref name="username"/>, one of the three configured roles.</summary>
+    internal static SecretSpec PasswordOf(DatabaseOptions options, string username) =>
+        username == options.SuperUsername ? SecretSpec.DbPassword
+        : username == options.OwnerUsername ? SecretSpec.DbOwnerPassword
+        : SecretSpec.DbAppPassword;
+
+    internal static string ConnectionString(DatabaseOptions options, string username, string password, bool asOwner) =>
         new NpgsqlConnectionStringBuilder
         {
             Host = options.Host,
             Port = options.Port,
             Database = options.Name,
-            Username = asOwner ? options.OwnerUsername : options.Username,
+            Username = username,
             Password = password,
             MaxPoolSize = options.MaxPoolSize,
             Timeout = 5,

@@ -9,9 +9,13 @@ namespace Quartet.Api.Infrastructure.Database;
 /// </summary>
 internal sealed partial class DatabaseStartup(NpgsqlDataSource dataSource, IOptions<DatabaseOptions> options, ILogger<DatabaseStartup> logger)
 {
-    public async Task WaitAsync(CancellationToken cancellationToken)
+    public Task WaitAsync(CancellationToken cancellationToken) => WaitAsync(dataSource, cancellationToken);
+
+    /// <summary>Waits until <paramref name="source"/> opens a connection (migrate's bootstrap passes the superuser's).</summary>
+    public async Task WaitAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
     {
         var db = options.Value;
+        var secret = DatabaseExtensions.PasswordOf(db, new NpgsqlConnectionStringBuilder(source.ConnectionString).Username ?? db.Username).Name;
         var deadline = TimeSpan.FromSeconds(db.StartupTimeoutSeconds);
         var started = TimeProvider.System.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(200);
@@ -19,7 +23,7 @@ internal sealed partial class DatabaseStartup(NpgsqlDataSource dataSource, IOpti
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                await using var connection = await source.OpenConnectionAsync(cancellationToken);
                 return;
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
@@ -29,7 +33,7 @@ internal sealed partial class DatabaseStartup(NpgsqlDataSource dataSource, IOpti
                 {
                     throw new StartupException(
                         $"PostgreSQL at {db.Host}:{db.Port} (database {db.Name}) did not accept a connection within " +
-                        $"{db.StartupTimeoutSeconds} s: {Describe(e)}. Is it running, and are Database__Host/Port and db_password right?");
+                        $"{db.StartupTimeoutSeconds} s: {Describe(e)}. Is it running, and are Database__Host/Port and {secret} right?");
                 }
                 LogWaiting(logger, db.Host, db.Port, attempt, Describe(e));
                 await Task.Delay(delay, cancellationToken);

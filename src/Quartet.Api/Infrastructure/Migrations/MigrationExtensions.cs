@@ -12,9 +12,13 @@ internal static class MigrationExtensions
         return builder;
     }
 
-    /// <summary>The <c>migrate</c> command: wait for PostgreSQL, apply what is pending, exit 0 or 1.</summary>
+    /// <summary>
+    /// The <c>migrate</c> command: the bootstrap as the superuser (roles, ownership), then as the owner: wait
+    /// for PostgreSQL, apply what is pending, keep the grants; exit 0 or 1.
+    /// </summary>
     public static async Task<int> RunMigrateCommandAsync(this WebApplication app, CancellationToken cancellationToken)
     {
+        await app.Services.GetRequiredService<DatabaseBootstrap>().RunAsync(cancellationToken);
         await app.Services.GetRequiredService<DatabaseStartup>().WaitAsync(cancellationToken);
         try
         {

@@ -13,7 +13,7 @@ internal sealed record AppliedMigration(int Version, string Name, string Checksu
 internal sealed partial class Migrator(NpgsqlDataSource dataSource, MigrationCatalog catalog, ILogger<Migrator> logger)
 {
     /// <summary>Any fixed number: every Quartet migrator agrees on it.</summary>
-    private const long AdvisoryLockKey = 0x5175_6172_7465_7401;
+    internal const long AdvisoryLockKey = 0x5175_6172_7465_7401;
 
     private const string CreateTable = """
         CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -16,6 +16,7 @@ internal static class DevelopmentValues
     private static readonly HashSet<string> Sha256 = new(StringComparer.Ordinal)
     {
         "8b3670a55cc4ac74d22d29d5d23cf78dbdf85042f1fea6779183918060542044", // db_password
+        "45ac7affb78499376b7c8b74015fb0f9e2727896c431d73853a3367d445df563", // db_owner_password
         "25e805a57987dcdb09177dc6e4a8b9f4b41ea37caf3dcdba156227b1b7ce9193", // db_app_password
         "5c1dafe8e8d8036c9cf6ed76671512e268608ff30b6ba1284742b6e8a1717ad8", // redis_password
         "6613e36b811eaa2d810e07d886bbb3c0b17bf05fd4c3c80dbb196bceea7750fb", // session_secret

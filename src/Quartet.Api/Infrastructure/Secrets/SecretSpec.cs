@@ -3,8 +3,10 @@ namespace Quartet.Api.Infrastructure.Secrets;
 /// <summary>A secret the application can read: its file name, its minimum length and how an operator makes it.</summary>
 internal sealed record SecretSpec(string Name, int MinimumBytes)
 {
-    /// <summary>The schema owner's password: migrate (and the postgres container) use it, the service never does.</summary>
+    /// <summary>The cluster superuser's password: migrate's bootstrap (and the postgres container) use it, the service never does.</summary>
     public static readonly SecretSpec DbPassword = new("db_password", 16);
+    /// <summary>The schema owner's password: migrate runs the migrations with it, the service never does.</summary>
+    public static readonly SecretSpec DbOwnerPassword = new("db_owner_password", 16);
     /// <summary>The password of the data-only role the service connects as.</summary>
     public static readonly SecretSpec DbAppPassword = new("db_app_password", 16);
     public static readonly SecretSpec RedisPassword = new("redis_password", 16);
@@ -15,7 +17,7 @@ internal sealed record SecretSpec(string Name, int MinimumBytes)
     public static readonly SecretSpec SmtpPassword = new("smtp_password", 1);
 
     public static IReadOnlyList<SecretSpec> All { get; } =
-        [DbPassword, DbAppPassword, RedisPassword, SessionSecret, JwtSecret, AdminPasswordHash, SmtpPassword];
+        [DbPassword, DbOwnerPassword, DbAppPassword, RedisPassword, SessionSecret, JwtSecret, AdminPasswordHash, SmtpPassword];
 
     /// <summary>SESSION_SECRET for session_secret: the plain variable read in Development only.</summary>
     public string VariableName => Name.ToUpperInvariant();

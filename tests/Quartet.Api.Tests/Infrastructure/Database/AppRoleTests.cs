@@ -3,11 +3,15 @@ using Npgsql;
 
 namespace Quartet.Api.Tests.Infrastructure.Database;
 
-/// <summary>The service connects as a role with data rights only; migrate, as the owner, keeps it so.</summary>
+/// <summary>
+/// The service connects as a role with data rights only; migrate bootstraps it as the superuser and keeps
+/// its grants as the schema owner, a role of its own (decision 0020).
+/// </summary>
 public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
 {
     private readonly string _role = "app_" + Guid.NewGuid().ToString("N")[..12];
     private readonly string _password = "app-password-" + Guid.NewGuid().ToString("N");
+    private readonly string _owner = "owner_" + Guid.NewGuid().ToString("N")[..12];
     private TestStack _stack = null!;
     private string _database = null!;
     private Dictionary<string, string?> _environment = null!;
@@ -18,18 +22,29 @@ public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
         _database = await _stack.CreateDatabaseAsync(migrated: false);
         _environment = BackendProcess.Environment(_stack, _database, new TestSecrets(_stack));
         _environment["Database__Username"] = _role;
-        _environment["DB_APP_PASSWORD_FILE"] = await WriteSecretAsync(_password);
+        _environment["Database__OwnerUsername"] = _owner;
+        _environment["DB_APP_PASSWORD_FILE"] = await WriteSecretAsync("db_app_password", _password);
+        _environment["DB_OWNER_PASSWORD_FILE"] = await WriteSecretAsync("db_owner_password", "owner-password-" + Guid.NewGuid().ToString("N"));
         var migrate = await BackendProcess.RunAsync(_environment, null, "migrate");
         Assert.True(migrate.ExitCode == 0, migrate.Error);
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private static async Task<string> WriteSecretAsync(string value)
+    internal static async Task<string> WriteSecretAsync(string name, string value)
     {
-        var path = Path.Combine(TestPaths.NewDirectory("app-secret"), "db_app_password");
+        var path = Path.Combine(TestPaths.NewDirectory("db-secret"), name);
         await File.WriteAllTextAsync(path, value);
         return path;
+    }
+
+    /// <summary>What serve is given: its own password and no other database secret.</summary>
+    private Dictionary<string, string?> ServeEnvironment()
+    {
+        var environment = new Dictionary<string, string?>(_environment);
+        environment.Remove("DB_PASSWORD_FILE");
+        environment.Remove("DB_OWNER_PASSWORD_FILE");
+        return environment;
     }
 
     private NpgsqlConnection AsApp(string? password = null) => new(new NpgsqlConnectionStringBuilder
@@ -74,9 +89,9 @@ public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TheServiceRunsAsTheAppRole()
+    public async Task TheServiceRunsAsTheAppRoleWithoutTheSuperusersOrTheOwnersPassword()
     {
-        await using var backend = await RunningBackend.StartNewAsync(_environment);
+        await using var backend = await RunningBackend.StartNewAsync(ServeEnvironment());
         using var client = new HttpClient { BaseAddress = backend.BaseAddress };
 
         Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
@@ -90,7 +105,7 @@ public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
     public async Task MigrateAgainWithANewPasswordRotatesIt()
     {
         const string Rotated = "a-rotated-app-password-0123456789";
-        _environment["DB_APP_PASSWORD_FILE"] = await WriteSecretAsync(Rotated);
+        _environment["DB_APP_PASSWORD_FILE"] = await WriteSecretAsync("db_app_password", Rotated);
 
         Assert.Equal(0, (await BackendProcess.RunAsync(_environment, null, "migrate")).ExitCode);
 
@@ -105,7 +120,7 @@ public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
     [Fact]
     public async Task TheServiceWithoutItsPasswordStopsNamingDbAppPassword()
     {
-        var environment = new Dictionary<string, string?>(_environment);
+        var environment = ServeEnvironment();
         environment.Remove("DB_APP_PASSWORD_FILE");
 
         var result = await BackendProcess.RunAsync(environment, null);

@@ -66,8 +66,10 @@ describe('toApiError', () => {
     expect(toApiError(409, p('conflict')).kind).toBe('conflict');
   });
 
-  it('asks to wait for a 409 idempotency request still in progress', () => {
-    expect(toApiError(409, p('idempotency-key-in-progress', { detail: 'still processing' })).message).toBe(messages.idempotencyInProgress);
+  it('shows the detail of a 409 note quota', () => {
+    const error = toApiError(409, p('quota-exceeded', { detail: 'You have 1000 notes, the most an account may keep.' }));
+    expect(error.kind).toBe('conflict');
+    expect(error.message).toBe('You have 1000 notes, the most an account may keep.');
   });
 
   it('explains a 412 as a conflicting change', () => {

@@ -18,7 +18,6 @@ export const ProblemType = {
   preconditionFailed: `${PROBLEM}precondition-failed`,
   preconditionRequired: `${PROBLEM}precondition-required`,
   idempotencyMismatch: `${PROBLEM}idempotency-key-reused`,
-  idempotencyInProgress: `${PROBLEM}idempotency-key-in-progress`,
   throttled: `${PROBLEM}throttled`,
   unavailable: `${PROBLEM}unavailable`,
   notReady: `${PROBLEM}not-ready`,
@@ -145,7 +144,6 @@ export const messages = {
   stale: 'Someone changed this since you opened it, so your version was not saved. Reload to see the current version.',
   preconditionRequired: 'The change was sent without the version it was based on. Reload, then try again.',
   idempotencyMismatch: 'This submission was already used for different content. Submit it again.',
-  idempotencyInProgress: 'Your earlier attempt is still being processed. Try again in a moment.',
   unprocessable: 'The server could not process this request.',
   tooLarge: 'That is too large to send. Shorten it and try again.',
   unavailable: 'The service is temporarily unavailable. Try again in a moment.',
@@ -185,9 +183,9 @@ export function toApiError(status: number, body: unknown, headers?: Headers | nu
     case 404:
       return make('not-found', messages.notFound);
     case 409:
-      return type === ProblemType.idempotencyInProgress
-        ? make('conflict', messages.idempotencyInProgress)
-        : make('conflict', detailOr(problem, messages.conflict));
+      // A retried create is answered from PostgreSQL once its first attempt commits (no 409 "in
+      // progress" any more); a 409 on a create is the note quota, whose detail says which limit.
+      return make('conflict', detailOr(problem, messages.conflict));
     case 412:
       return make('stale', messages.stale);
     case 413:

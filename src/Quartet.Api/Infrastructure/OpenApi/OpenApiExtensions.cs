@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.OpenApi;
 using Quartet.Api.Infrastructure.Auth;
+using Quartet.Api.Infrastructure.RateLimiting;
 
 namespace Quartet.Api.Infrastructure.OpenApi;
 
@@ -73,6 +74,7 @@ internal static class OpenApiExtensions
                 }
                 if (!metadata.OfType<IAuthorizeData>().Any() || metadata.OfType<IAllowAnonymous>().Any())
                 {
+                    DeclareRetryAfter(operation);
                     return Task.CompletedTask;
                 }
                 var unsafeMethod = context.Description.HttpMethod is not ("GET" or "HEAD");
@@ -82,10 +84,45 @@ internal static class OpenApiExtensions
                     cookie[new OpenApiSecuritySchemeReference(Csrf, context.Document)] = [];
                 }
                 operation.Security = [cookie, new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, context.Document)] = [] }];
+                if (unsafeMethod && WriteRateLimits.IsCountedPath(context.Description.RelativePath))
+                {
+                    DeclareWriteLimit(operation);
+                }
+                DeclareRetryAfter(operation);
                 return Task.CompletedTask;
             });
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Every authenticated write can meet the per-user write limit (decision 0015): a 429 problem,
+    /// declared here once rather than on each endpoint. Its body is the problem schema the operation's
+    /// other problem responses already use.
+    /// </summary>
+    private static void DeclareWriteLimit(OpenApiOperation operation)
+    {
+        if (operation.Responses is null || operation.Responses.ContainsKey("429")
+            || !operation.Responses.TryGetValue("503", out var unavailable) || unavailable.Content is null)
+        {
+            return;
+        }
+        operation.Responses["429"] = new OpenApiResponse { Description = "Too Many Requests", Content = unavailable.Content };
+    }
+
+    /// <summary>Every 429 Quartet answers says in Retry-After how many seconds to wait.</summary>
+    private static void DeclareRetryAfter(OpenApiOperation operation)
+    {
+        if (operation.Responses?.TryGetValue("429", out var throttled) is not true || throttled is not OpenApiResponse response)
+        {
+            return;
+        }
+        response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+        response.Headers["Retry-After"] = new OpenApiHeader
+        {
+            Description = "Seconds to wait before trying again.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+        };
     }
 
     public static WebApplication MapOpenApiDocument(this WebApplication app)

@@ -99,8 +99,16 @@ internal static partial class WriteRateLimits
         var method = request.Method;
         return (HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method))
             && request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
-            && !request.Path.Equals("/api/auth/logout", StringComparison.OrdinalIgnoreCase);
+            && !request.Path.Equals(LogoutPath, StringComparison.OrdinalIgnoreCase);
     }
+
+    private const string LogoutPath = "/api/auth/logout";
+
+    /// <summary>The same rule for a route template without its leading slash (the OpenAPI document's).</summary>
+    internal static bool IsCountedPath(string? relativePath) =>
+        relativePath is not null
+        && relativePath.StartsWith("api/", StringComparison.OrdinalIgnoreCase)
+        && !string.Equals("/" + relativePath, LogoutPath, StringComparison.OrdinalIgnoreCase);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis unavailable: a write was not counted against its user's limit")]
     private static partial void LogNotCounted(ILogger logger);

@@ -53,6 +53,30 @@ public sealed class OpenApiDocumentTests(SharedStack shared)
         }
     }
 
+    [Fact]
+    public async Task EveryAuthenticatedWriteButLogoutDeclaresThe429OfTheWriteLimitWithRetryAfter()
+    {
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(Committed));
+        var writes = 0;
+
+        foreach (var path in document.RootElement.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                if (operation.Name is "get" or "head" || !operation.Value.TryGetProperty("security", out _) || path.Name == "/api/auth/logout")
+                {
+                    continue;
+                }
+                writes++;
+                var responses = operation.Value.GetProperty("responses");
+                Assert.True(responses.TryGetProperty("429", out var throttled), $"{operation.Name} {path.Name} does not declare 429");
+                Assert.True(throttled.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{operation.Name} {path.Name}");
+                Assert.True(throttled.GetProperty("headers").TryGetProperty("Retry-After", out _), $"{operation.Name} {path.Name}");
+            }
+        }
+        Assert.True(writes >= 10, $"only {writes} authenticated writes found");
+    }
+
     private static string Normalize(string json) =>
         JsonNode.Parse(json)!.ToJsonString(new JsonSerializerOptions { WriteIndented = true }).ReplaceLineEndings("\n") + "\n";
 }

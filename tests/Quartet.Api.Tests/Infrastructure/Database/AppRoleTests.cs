@@ -47,31 +47,9 @@ public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
         return environment;
     }
 
-    private NpgsqlConnection AsApp(string? password = null) => new(new NpgsqlConnectionStringBuilder
-    {
-        Host = "127.0.0.1",
-        Port = _stack.Postgres.Port,
-        Database = _database,
-        Username = _role,
-        Password = password ?? _password,
-        Pooling = false,
-    }.ConnectionString);
+    private NpgsqlConnection AsApp(string? password = null) => RoleSql.Connect(_stack.Postgres.Port, _database, _role, password ?? _password);
 
-    private async Task<string?> SqlStateAsync(string sql)
-    {
-        await using var connection = AsApp();
-        await connection.OpenAsync();
-        try
-        {
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync();
-            return null;
-        }
-        catch (PostgresException e)
-        {
-            return e.SqlState;
-        }
-    }
+    private Task<string?> SqlStateAsync(string sql) => RoleSql.SqlStateAsync(AsApp(), sql);
 
     [Fact]
     public async Task TheAppRoleReadsAndWritesDataButCannotChangeTheSchema()

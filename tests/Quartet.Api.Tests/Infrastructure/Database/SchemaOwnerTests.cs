@@ -42,31 +42,9 @@ public sealed class SchemaOwnerTests(SharedStack shared) : IAsyncLifetime
         Assert.True(result.ExitCode == 0, result.Error);
     }
 
-    private NpgsqlConnection As(string role, string password) => new(new NpgsqlConnectionStringBuilder
-    {
-        Host = "127.0.0.1",
-        Port = _stack.Postgres.Port,
-        Database = _database,
-        Username = role,
-        Password = password,
-        Pooling = false,
-    }.ConnectionString);
+    private NpgsqlConnection As(string role, string password) => RoleSql.Connect(_stack.Postgres.Port, _database, role, password);
 
-    private async Task<string?> SqlStateAsync(string role, string password, string sql)
-    {
-        await using var connection = As(role, password);
-        await connection.OpenAsync();
-        try
-        {
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync();
-            return null;
-        }
-        catch (PostgresException e)
-        {
-            return e.SqlState;
-        }
-    }
+    private Task<string?> SqlStateAsync(string role, string password, string sql) => RoleSql.SqlStateAsync(As(role, password), sql);
 
     [Fact]
     public async Task AfterMigrateTheOwnerOwnsEverythingInPublicAndHasNoClusterRights()

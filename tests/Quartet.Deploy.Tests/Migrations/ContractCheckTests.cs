@@ -15,9 +15,9 @@ public sealed class ContractCheckTests
         var added = release.NewMigrations(TestPaths.Repository);
         TestContext.Current.SendDiagnosticMessage($"previous release {release.Commit[..10]} ({release.Why}); new migrations: {string.Join(", ", added)}");
 
-        var problems = added.SelectMany(f => ContractCheck.Problems(f, File.ReadAllText(Path.Combine(TestPaths.Repository, "db", "migrations", f)), release.Migrations.ToHashSet()));
+        var problems = added.SelectMany(f => ContractCheck.Problems(f, File.ReadAllText(Path.Combine(TestPaths.Repository, "db", "migrations", f)), release.Migrations.ToHashSet())).ToList();
 
-        Assert.Empty(problems);
+        Assert.True(problems.Count == 0, $"against the previous release {release.Commit[..10]} ({release.Why}):\n" + string.Join("\n", problems));
     }
 
     [Theory]
@@ -60,10 +60,11 @@ public sealed class ContractCheckTests
     [Fact]
     public void TheMigrationsInTheRepositoryAreUnderstood()
     {
-        // Every shipped file has been an expand; a rule that fires on one of them is a rule that is wrong.
+        // Every shipped file that is not a marked contract step has been an expand; a rule that fires on one of them is wrong.
         foreach (var file in Directory.EnumerateFiles(Path.Combine(TestPaths.Repository, "db", "migrations"), "*.sql"))
         {
-            Assert.True(ContractCheck.Breaking(File.ReadAllText(file)).Count == 0, Path.GetFileName(file));
+            var sql = File.ReadAllText(file);
+            Assert.True(ContractCheck.Completes(sql) is not null || ContractCheck.Breaking(sql).Count == 0, Path.GetFileName(file));
         }
     }
 

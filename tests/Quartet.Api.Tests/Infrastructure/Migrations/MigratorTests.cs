@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Quartet.Api.Infrastructure;
+using Quartet.Api.Infrastructure.Health;
 using Quartet.Api.Infrastructure.Migrations;
 
 namespace Quartet.Api.Tests.Infrastructure.Migrations;
@@ -112,6 +114,29 @@ public sealed class MigratorTests(SharedStack shared) : IAsyncLifetime
         var error = Assert.Throws<StartupException>(() => MigrationCatalog.FromFolder(_folder));
 
         Assert.Contains("share version 0001", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FilesNewerThanTheBinaryLeaveItCurrentAndReadyAsDuringARollingUpgrade()
+    {
+        // The previous release keeps serving after migrate has applied the next release's files (decision 0029).
+        var previous = TestPaths.NewDirectory("previous-migrations");
+        File.WriteAllText(Path.Combine(previous, "0001_create.sql"), "CREATE TABLE things (id int);");
+        Write("0001_create.sql", "CREATE TABLE things (id int);");
+        Write("0002_expand.sql", "ALTER TABLE things ADD COLUMN label text;");
+        await Migrator().MigrateAsync(CancellationToken.None);
+        var older = new Migrator(_dataSource, MigrationCatalog.FromFolder(previous), NullLogger<Migrator>.Instance);
+
+        var (pending, changed) = await older.CheckAsync(CancellationToken.None);
+        var health = await new SchemaHealthCheck(older, MigrationCatalog.FromFolder(previous))
+            .CheckHealthAsync(new HealthCheckContext(), CancellationToken.None);
+
+        Assert.Empty(pending);
+        Assert.Empty(changed);
+        Assert.Equal(HealthStatus.Healthy, health.Status);
+        Assert.Equal("current", health.Description);
+        Assert.Equal(0, await older.MigrateAsync(CancellationToken.None));
+        Assert.Equal(2L, await _stack.ScalarAsync<long>(_database, "SELECT count(*) FROM schema_migrations"));
     }
 
     [Fact]

@@ -47,6 +47,17 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
         {
             throw new StackException("the stack is not running; the drill restores beside a running stack: start it with ./quartet up");
         }
+        // One drill at a time (a scheduled one and an operator's share the folder).
+        FileStream drillLock;
+        try
+        {
+            drillLock = new FileStream(Directory + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new StackException($"another drill is running (it holds {Directory}.lock)");
+        }
+        await using var held = drillLock;
         var sets = await new StackBackups(stack, say).ListAsync(cancellationToken);
         if (sets.Count == 0)
         {

@@ -148,7 +148,7 @@ public sealed class DrillTests(NativeBackupFixture fixture)
         var connection = fixture.Stack.Postgres.ConnectionString(NativeStack.Database, pooling: false);
         var stale = DateTimeOffset.UtcNow.AddHours(-2);
         await BackupStatus.RecordAsync(connection, BackupStatus.Backup, stale, "made stale by a test", ct);
-        var setsBefore = (await fixture.Backups.ListAsync(ct)).Count;
+        var setsBefore = (await fixture.Backups.ListAsync(ct)).Select(s => s.Manifest.Id).ToList();
         var drillBefore = (await BackupStatus.ReadAsync(connection, ct)).GetValueOrDefault(BackupStatus.Drill);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -172,8 +172,9 @@ public sealed class DrillTests(NativeBackupFixture fixture)
             await stop.CancelAsync();
             await running;
         }
+        // A new set (retention keeps one a day, so the count may stay as it was), and its time recorded.
         var sets = await fixture.Backups.ListAsync(ct);
-        Assert.Equal(setsBefore + 1, sets.Count);
+        Assert.DoesNotContain(sets[^1].Manifest.Id, setsBefore);
         var recorded = await BackupStatus.ReadAsync(connection, ct);
         Assert.Equal(sets[^1].Manifest.TakenAt.ToUnixTimeMilliseconds(), recorded[BackupStatus.Backup].ToUnixTimeMilliseconds());
         Assert.Equal(drillBefore, recorded.GetValueOrDefault(BackupStatus.Drill));

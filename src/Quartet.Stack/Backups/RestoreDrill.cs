@@ -261,7 +261,12 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
             Postgres = new PostgresServer(pgData, Ports.Free(), stack.Postgres.Password, _run, _logs)
             {
                 SocketDirectory = PostgresServer.SocketDirectoryFor(pgData),
-                Settings = new Dictionary<string, string> { ["archive_mode"] = "off", ["max_connections"] = "50" },
+                // Recovery refuses a max_connections below the primary's.
+                Settings = new Dictionary<string, string>
+                {
+                    ["archive_mode"] = "off",
+                    ["max_connections"] = stack.Postgres.Settings.GetValueOrDefault("max_connections", "100"),
+                },
             };
             Backups = new BackupLayout(Path.Combine(root, "pgbackrest")) { SharedRepository = stack.BackupLayout.PgBackRestRepository };
             Redis = NewRedis(Path.Combine(root, "redis"), "drill-redis", cache: false);

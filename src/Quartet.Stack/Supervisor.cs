@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Npgsql;
+using Quartet.Stack.Backups;
 
 namespace Quartet.Stack;
 
@@ -7,6 +9,8 @@ namespace Quartet.Stack;
 /// every server that should run and does not is started again, after the servers it needs, with a
 /// growing pause (1 s doubling up to 30 s) while it keeps failing. `./quartet up` runs it as a process
 /// of its own (<see cref="SupervisorProcess"/>); `./quartet down` stops it before the servers.
+/// With a <see cref="Schedule"/> it also takes the backups and runs the restore drills on time, as
+/// compose's backup service does for compose.
 /// </summary>
 public sealed class Supervisor(NativeStack stack, Action<string> say)
 {
@@ -15,6 +19,12 @@ public sealed class Supervisor(NativeStack stack, Action<string> say)
     /// <summary>How often each server is looked at.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>When to back up and drill; off unless given (`./quartet supervise` reads it from the environment).</summary>
+    public BackupSchedule Schedule { get; init; } = BackupSchedule.Off;
+
+    /// <summary>How often the schedule is looked at.</summary>
+    public TimeSpan ScheduleCheck { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Restarts done since this supervisor started, per server.</summary>
     public IReadOnlyDictionary<string, int> Restarts => _restarts;
 
@@ -22,14 +32,16 @@ public sealed class Supervisor(NativeStack stack, Action<string> say)
 
     public Task RunAsync(CancellationToken cancellationToken)
     {
-        say($"supervising {string.Join(", ", Watched().Select(w => w.Server.Name))}");
-        return Task.WhenAll(Watched().Select(w => WatchAsync(w.Server, w.Needs, cancellationToken)));
+        say($"supervising {string.Join(", ", Watched().Select(w => w.Server.Name))}; {Schedule}");
+        var watches = Watched().Select(w => WatchAsync(w.Server, w.Needs, cancellationToken));
+        return Task.WhenAll(Schedule.IsOff ? watches : [.. watches, ScheduleAsync(cancellationToken)]);
     }
 
     private IEnumerable<(ServerProcess Server, ServerProcess[] Needs)> Watched() =>
     [
         (stack.Postgres, []),
         (stack.Redis, []),
+        (stack.RedisCache, []),
         (stack.Mail, []),
         (stack.Backend, [stack.Postgres, stack.Redis]),
         (stack.Nginx, [stack.Backend]),
@@ -67,6 +79,63 @@ public sealed class Supervisor(NativeStack stack, Action<string> say)
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs a backup, then a drill, when backup_status says each is due. The time comes from the
+    /// database, not from this process, so a restart of the supervisor neither skips nor repeats one.
+    /// </summary>
+    private async Task ScheduleAsync(CancellationToken cancellationToken)
+    {
+        var retryAt = new Dictionary<string, DateTimeOffset>();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(ScheduleCheck, cancellationToken);
+                if (!stack.Postgres.IsRunning || !stack.Redis.IsRunning)
+                {
+                    continue;
+                }
+                var last = await BackupStatus.ReadAsync(stack.Postgres.ConnectionString(NativeStack.Database, pooling: false), cancellationToken);
+                foreach (var (kind, interval) in ((string, TimeSpan?)[])[(BackupStatus.Backup, Schedule.Backup), (BackupStatus.Drill, Schedule.Drill)])
+                {
+                    var now = DateTimeOffset.UtcNow;
+                    if (interval is not { } every || (last.TryGetValue(kind, out var at) && now - at < every)
+                        || (retryAt.TryGetValue(kind, out var retry) && now < retry))
+                    {
+                        continue;
+                    }
+                    say($"{kind} due (last success: {(last.TryGetValue(kind, out var previous) ? previous.ToString("O") : "never")})");
+                    try
+                    {
+                        if (kind == BackupStatus.Backup)
+                        {
+                            await new StackBackups(stack, say).TakeAsync(cancellationToken);
+                        }
+                        else
+                        {
+                            await new RestoreDrill(stack, say).RunAsync(cancellationToken);
+                        }
+                        retryAt.Remove(kind);
+                    }
+                    catch (StackException e)
+                    {
+                        var pause = every < BackupSchedule.RetryAfter ? every : BackupSchedule.RetryAfter;
+                        retryAt[kind] = DateTimeOffset.UtcNow + pause;
+                        say($"scheduled {kind} failed: {e.Message.Split('\n')[0]}; next try in {pause.TotalMinutes:0} min");
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                say($"schedule: backup_status could not be read ({e.Message.Split('\n')[0]}); looking again in {ScheduleCheck.TotalSeconds:0} s");
             }
         }
     }

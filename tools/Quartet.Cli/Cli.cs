@@ -2,6 +2,7 @@ using Quartet.Cli.Backups;
 using Quartet.Cli.Bench;
 using Quartet.Cli.Testing;
 using Quartet.Stack;
+using Quartet.Stack.Backups;
 
 namespace Quartet.Cli;
 
@@ -58,7 +59,8 @@ internal sealed class Cli(string root)
             case "supervise":
                 NoArguments(command, rest);
                 // Runs until stopped (SIGTERM from ./quartet down); its lines go to the supervisor's log.
-                await new Supervisor(Native(), m => Console.WriteLine($"{DateTimeOffset.UtcNow:O} {m}")).RunAsync(cancellationToken);
+                await new Supervisor(Native(), m => Console.WriteLine($"{DateTimeOffset.UtcNow:O} {m}")) { Schedule = BackupSchedule.FromEnvironment() }
+                    .RunAsync(cancellationToken);
                 return 0;
             case "logs":
                 return await new LogsCommand(this).RunAsync(rest, cancellationToken);
@@ -76,6 +78,10 @@ internal sealed class Cli(string root)
                 return await new BackupCommands(this).ListAsync(rest, cancellationToken);
             case "restore":
                 return await new BackupCommands(this).RestoreAsync(rest, cancellationToken);
+            case "drill":
+                NoArguments(command, rest);
+                await new RestoreDrill(Native(), Say).RunAsync(cancellationToken);
+                return 0;
             case "bench":
                 return await new BenchCommand(this).RunAsync(rest, cancellationToken);
             default:

@@ -5,7 +5,7 @@ namespace Quartet.Cli;
 /// <summary>`./quartet logs [SERVICE...] [-f]`: the last 100 lines of each server's log, or follow them.</summary>
 internal sealed class LogsCommand(Cli cli)
 {
-    private static readonly string[] Services = ["nginx", "backend", "postgres", "redis", "redis-cache", "maildev"];
+    private static readonly string[] Services = ["nginx", "backend", "postgres", "redis", "redis-cache", "maildev", "supervisor"];
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -23,7 +23,7 @@ internal sealed class LogsCommand(Cli cli)
             }
             else
             {
-                throw new StackException($"logs: unknown argument '{arg}' (expected nginx, backend, postgres, redis, redis-cache, maildev or -f)");
+                throw new StackException($"logs: unknown argument '{arg}' (expected nginx, backend, postgres, redis, redis-cache, maildev, supervisor or -f)");
             }
         }
         var stack = cli.Native();
@@ -37,6 +37,8 @@ internal sealed class LogsCommand(Cli cli)
                 "postgres" => stack.Postgres,
                 "maildev" => stack.Mail,
                 "redis-cache" => stack.RedisCache,
+                // Its restarts, and the scheduled backups and drills.
+                "supervisor" => new SupervisorProcess(stack.Layout, typeof(Cli).Assembly.Location),
                 _ => stack.Redis,
             };
             string[] logs = service == "nginx" ? [server.LogFile, stack.Nginx.AccessLog] : [server.LogFile];

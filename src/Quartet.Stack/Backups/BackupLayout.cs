@@ -8,7 +8,10 @@ namespace Quartet.Stack.Backups;
 /// </summary>
 public sealed record BackupLayout(string Root)
 {
-    public string PgBackRestRepository => Path.Combine(Root, "pgbackrest");
+    /// <summary>The repository of another layout, read from here (a restore drill's own configuration beside the live one's).</summary>
+    public string? SharedRepository { get; init; }
+
+    public string PgBackRestRepository => SharedRepository ?? Path.Combine(Root, "pgbackrest");
     public string PgBackRestConfig => Path.Combine(Root, "pgbackrest.conf");
     public string PgBackRestLogs => Path.Combine(Root, "log");
     public string PgBackRestLocks => Path.Combine(Root, "lock");

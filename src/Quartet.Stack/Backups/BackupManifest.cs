@@ -23,6 +23,12 @@ public sealed record BackupManifest(
 {
     public const string FileName = "manifest.json";
 
+    /// <summary>
+    /// Rows per table of the public schema in the logical dump, counted in the snapshot the dump was taken
+    /// from; a restore drill loads the dump and expects exactly these. Null in sets taken before they were counted.
+    /// </summary>
+    public IReadOnlyDictionary<string, long>? Rows { get; init; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,

@@ -30,7 +30,8 @@ public sealed class NativeBackupFixture : IAsyncLifetime
         File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var state = Path.Combine(home, "state");
         var data = Native.IsRoot ? Path.Combine(_folder, "data") : state;
-        Stack = new NativeStack(new StackLayout(TestPaths.Repository, state, data), StackSettings.Private("admin@backup.quartet.localhost"), Say, detached: false);
+        Stack = new NativeStack(new StackLayout(TestPaths.Repository, state, data), StackSettings.Private("admin@backup.quartet.localhost") with { MetricsPort = Ports.Free() },
+            Say, detached: false);
         Backups = new StackBackups(Stack, Say);
         await Stack.UpAsync(TestContext.Current.CancellationToken);
     }

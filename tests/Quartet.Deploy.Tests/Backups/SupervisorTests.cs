@@ -25,7 +25,7 @@ public sealed class SupervisorTests(NativeBackupFixture fixture)
             await client.RegisterAndLoginAsync();
             var note = await client.CreateNoteAsync("survives every crash");
             var stack = fixture.Stack;
-            foreach (var server in (ServerProcess[])[stack.Backend, stack.Postgres, stack.Redis, stack.Nginx])
+            foreach (var server in (ServerProcess[])[stack.Backend, stack.Postgres, stack.Redis, stack.RedisCache, stack.Nginx])
             {
                 // A crash: SIGKILL, and nobody tidies up after it.
                 var before = server.Pid;

@@ -217,7 +217,7 @@ public sealed class MetricsTests(MetricsFixture fixture) : IClassFixture<Metrics
         var config = await PromtoolAsync("check", "config", "prometheus.yml");
 
         Assert.True(rules.Succeeded, rules.Output + rules.Error);
-        Assert.Contains("SUCCESS: 7 rules found", rules.Output, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 10 rules found", rules.Output, StringComparison.Ordinal);
         Assert.True(config.Succeeded, config.Output + config.Error);
     }
 
@@ -226,10 +226,10 @@ public sealed class MetricsTests(MetricsFixture fixture) : IClassFixture<Metrics
     {
         DebianTools.Require("promtool");
 
-        var result = await PromtoolAsync("test", "rules", "alerts.test.yml");
+        var result = await PromtoolAsync("test", "rules", "alerts.test.yml", "alerts.backups.test.yml");
 
         Assert.True(result.Succeeded, result.Output + result.Error);
-        Assert.Contains("SUCCESS", result.Output, StringComparison.Ordinal);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(result.Output, "SUCCESS"));
     }
 
     private static Task<CommandResult> PromtoolAsync(params string[] arguments) =>

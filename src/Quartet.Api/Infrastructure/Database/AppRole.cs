@@ -10,7 +10,7 @@ namespace Quartet.Api.Infrastructure.Database;
 /// <summary>
 /// Run by <c>migrate</c> as the owner, after the migrations: the service's role (which
 /// <see cref="DatabaseBootstrap"/> made a login role with db_app_password) has data rights only. It cannot
-/// create, alter or drop anything, and may only read schema_migrations, so a flaw in a query cannot change
+/// create, alter or drop anything, and may only read schema_migrations and backup_status, so a flaw in a query cannot change
 /// the schema.
 /// </summary>
 internal sealed partial class AppRole(IOptions<DatabaseOptions> options, NpgsqlDataSource ownerDb, ILogger<AppRole> logger)
@@ -34,6 +34,8 @@ internal sealed partial class AppRole(IOptions<DatabaseOptions> options, NpgsqlD
             $"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
             $"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
             $"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM {role}",
+            // Written by the backup tools as the superuser; the service only reports it (decision 0022).
+            $"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON backup_status FROM {role}",
             $"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
             $"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}",
         ];

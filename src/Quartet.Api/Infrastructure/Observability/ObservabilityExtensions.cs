@@ -49,6 +49,7 @@ internal static class ObservabilityExtensions
                 .AddMeter(QuartetMetrics.MeterName)
                 .AddPrometheusExporter());
             builder.Services.AddSingleton<IHealthCheckPublisher, ReadinessMetrics>();
+            builder.Services.AddHostedService<BackupMetrics>();
             builder.Services.Configure<HealthCheckPublisherOptions>(options =>
             {
                 options.Delay = TimeSpan.FromSeconds(2);

@@ -58,11 +58,15 @@ public sealed class AppRoleTests(SharedStack shared) : IAsyncLifetime
         Assert.Null(await SqlStateAsync("INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), 'role-test@example.com', 'x')"));
         Assert.Null(await SqlStateAsync("DELETE FROM users WHERE email = 'role-test@example.com'"));
         Assert.Null(await SqlStateAsync("SELECT count(*) FROM schema_migrations"));
+        Assert.Null(await SqlStateAsync("SELECT count(*) FROM backup_status"));
 
         Assert.Equal("42501", await SqlStateAsync("CREATE TABLE intruder (id int)"));
         Assert.Equal("42501", await SqlStateAsync("DROP TABLE notes"));
         Assert.Equal("42501", await SqlStateAsync("ALTER TABLE notes ADD COLUMN x int"));
         Assert.Equal("42501", await SqlStateAsync("DELETE FROM schema_migrations"));
+        // Only the backup tools record a backup's success; a flaw in the service cannot fake one.
+        Assert.Equal("42501", await SqlStateAsync("INSERT INTO backup_status (kind, succeeded_at) VALUES ('backup', now())"));
+        Assert.Equal("42501", await SqlStateAsync("UPDATE backup_status SET succeeded_at = now()"));
         Assert.Equal("42501", await SqlStateAsync("TRUNCATE audit_log"));
     }
 

@@ -3,7 +3,8 @@
 # QUARTET_SERVER_NAMES, by HTTP-01 through nginx (lego writes the token into the webroot volume, which
 # nginx serves read-only at /.well-known/acme-challenge/). Until the first certificate is issued, a
 # self-signed placeholder lets nginx start and serve the challenge. Then, every
-# QUARTET_ACME_CHECK_SECONDS, lego renews when fewer than QUARTET_ACME_RENEW_DAYS remain; nginx
+# QUARTET_ACME_CHECK_SECONDS, lego renews when fewer than QUARTET_ACME_RENEW_DAYS remain
+# (--no-random-sleep: the schedule starts when the container does, which spreads it already); nginx
 # sees the file change and reloads itself (deploy/nginx/40-quartet-tls-reload.sh), so this
 # container has no power over nginx at all.
 set -eu
@@ -29,12 +30,29 @@ fi
 ln -sfn "certificates/$first.crt" "$state/quartet.crt"
 ln -sfn "certificates/$first.key" "$state/quartet.key"
 
+# The CA will fetch the token through nginx: wait until nginx serves this webroot (by its service name
+# on the edge network), so the first order is not a failed validation (the CA limits those).
+probe=/var/www/acme/.well-known/acme-challenge/quartet-probe
+echo "$$" >"$probe"
+echo "quartet-acme: waiting for nginx to serve the challenge folder"
+until [ "$(curl -fsS --max-time 5 http://nginx:8080/.well-known/acme-challenge/quartet-probe 2>/dev/null)" = "$$" ]; do
+  sleep 2
+done
+rm -f "$probe"
+
 while :; do
   # lego's metadata file exists once a certificate was issued: renew it; before that, obtain one.
+  # A failure is tried again after QUARTET_ACME_RETRY_SECONDS (15 min: under the CA's limit of failed
+  # validations an hour), and the certificate in place keeps serving.
+  wait="${QUARTET_ACME_CHECK_SECONDS:-43200}"
   if [ -s "$state/certificates/$first.json" ]; then
-    lego "$@" renew --days "${QUARTET_ACME_RENEW_DAYS:-30}" --no-random-sleep || echo "quartet-acme: renewal failed; next try in ${QUARTET_ACME_CHECK_SECONDS:-43200} s" >&2
+    lego "$@" renew --days "${QUARTET_ACME_RENEW_DAYS:-30}" --no-random-sleep || wait=""
   else
-    lego "$@" run || echo "quartet-acme: issuance failed; next try in ${QUARTET_ACME_CHECK_SECONDS:-43200} s" >&2
+    lego "$@" run || wait=""
   fi
-  sleep "${QUARTET_ACME_CHECK_SECONDS:-43200}"
+  if [ -z "$wait" ]; then
+    wait="${QUARTET_ACME_RETRY_SECONDS:-900}"
+    echo "quartet-acme: the CA did not issue; next try in $wait s" >&2
+  fi
+  sleep "$wait"
 done

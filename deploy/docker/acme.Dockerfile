@@ -5,9 +5,10 @@
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
 FROM ${DEBIAN_IMAGE}
-# openssl makes the placeholder certificate nginx starts with before the first one is issued.
+# openssl makes the placeholder certificate nginx starts with before the first one is issued; curl
+# asks nginx whether it serves the challenge folder before the first order.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates lego openssl \
+ && apt-get install -y --no-install-recommends ca-certificates curl lego openssl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 # nginx's uid and gid (101): lego writes every file it keeps mode 600, and nginx reads the
 # certificate and key from the shared volume. The folders exist in the image, owned by that user,

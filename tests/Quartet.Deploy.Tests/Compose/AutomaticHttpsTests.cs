@@ -71,6 +71,8 @@ public sealed class AutomaticHttpsTests(TlsStack stack) : IClassFixture<TlsStack
         Say($"GET http://{TlsStack.Name}/notes?tag=ci: {(int)redirect.StatusCode} Location {redirect.Headers.Location}");
         Assert.True(redirect.StatusCode is HttpStatusCode.MovedPermanently or HttpStatusCode.PermanentRedirect, $"answered {(int)redirect.StatusCode}, not a permanent redirect");
         Assert.Equal($"https://{TlsStack.Name}/notes?tag=ci", redirect.Headers.Location?.ToString());
+        // Browsers ignore HSTS over plain http; sending it there would only mislead.
+        Assert.False(redirect.Headers.Contains("Strict-Transport-Security"), "HSTS sent over plain http");
 
         using var challenge = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{stack.HttpPort}/.well-known/acme-challenge/no-such-token");
         challenge.Headers.Host = TlsStack.Name;

@@ -85,8 +85,8 @@ public sealed class TlsStack(ComposeSuite suite) : IAsyncLifetime
         environment["QUARTET_PUBLIC_HTTPS_PORT"] = HttpsPort.ToString(CultureInfo.InvariantCulture);
         environment["QUARTET_ACME_EMAIL"] = "operations@quartet.test";
         environment["QUARTET_ACME_SERVER"] = "https://pebble:14000/dir";
-        // The first order may start before nginx serves the challenge: try again soon.
-        environment["QUARTET_ACME_CHECK_SECONDS"] = "5";
+        environment["QUARTET_ACME_CHECK_SECONDS"] = "3600";
+        environment["QUARTET_ACME_RETRY_SECONDS"] = "5";
         environment["QUARTET_ACME_RENEW_DAYS"] = "30";
         environment["QUARTET_TLS_RELOAD_CHECK_SECONDS"] = "1";
         environment["QUARTET_TEST_PEBBLE_DIR"] = Path.Combine(Folder, "pebble");

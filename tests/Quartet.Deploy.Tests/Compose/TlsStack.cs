@@ -20,6 +20,7 @@ public sealed class TlsStack(ComposeSuite suite) : IAsyncLifetime
     public const string Name = "app.quartet.test";
 
     private string? _notStarted;
+    private string? _subnet;
 
     public ComposeSuite Suite => suite;
 
@@ -62,7 +63,9 @@ public sealed class TlsStack(ComposeSuite suite) : IAsyncLifetime
             _notStarted = $"building the acme and pebble images exited with {build.ExitCode}\n{build.Tail()}";
             return;
         }
-        suite.Say($"tls: project {Project}, http {HttpPort}, https {HttpsPort}, pebble management {PebbleManagementPort}");
+        // Taken now, not when the suite started: other stacks may have taken the suite's since.
+        _subnet = await suite.FreeSubnetAsync(cancellationToken);
+        suite.Say($"tls: project {Project}, subnet {_subnet}, http {HttpPort}, https {HttpsPort}, pebble management {PebbleManagementPort}");
         Up = await ComposeAsync(["up", "-d"], cancellationToken);
     }
 
@@ -78,6 +81,10 @@ public sealed class TlsStack(ComposeSuite suite) : IAsyncLifetime
     {
         var environment = suite.Environment(HttpPort);
         environment["QUARTET_COMPOSE_PROJECT"] = Project;
+        if (_subnet is not null)
+        {
+            environment["QUARTET_FRONTEND_SUBNET"] = _subnet;
+        }
         environment["QUARTET_SECRETS_DIR"] = Path.Combine(Folder, "secrets");
         environment["QUARTET_SERVER_NAMES"] = Name;
         environment["QUARTET_PUBLIC_URL"] = $"https://{Name}";

@@ -174,7 +174,7 @@ public sealed class AutomaticHttpsTests(TlsStack stack) : IClassFixture<TlsStack
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
             TargetHost = TlsStack.Name,
-            RemoteCertificateValidationCallback = (_, c, _, e) => TlsStack.ChainsTo(c, root, e),
+            RemoteCertificateValidationCallback = (_, c, chain, e) => TlsStack.ChainsTo(c, chain, root, e),
         }, Cancellation);
         var oldSerial = new X509Certificate2(tls.RemoteCertificate!).SerialNumber;
         Assert.Equal(before.SerialNumber, oldSerial);

@@ -165,7 +165,7 @@ public sealed class TlsStack(ComposeSuite suite) : IAsyncLifetime
         var pebbleCa = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(Folder, "pebble", "ca.crt"));
         using var handler = new SocketsHttpHandler
         {
-            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, c, _, e) => ChainsTo(c, pebbleCa, e) },
+            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, c, chain, e) => ChainsTo(c, chain, pebbleCa, e) },
         };
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
         var clock = Stopwatch.StartNew();
@@ -190,21 +190,34 @@ public sealed class TlsStack(ComposeSuite suite) : IAsyncLifetime
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, HttpsPort, cancellationToken);
         await using var tls = new SslStream(tcp.GetStream());
+        X509Certificate2Collection presented = [];
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
             TargetHost = Name,
-            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            RemoteCertificateValidationCallback = (_, _, chain, _) =>
+            {
+                presented.AddRange(chain?.ChainPolicy.ExtraStore ?? []);
+                return true;
+            },
         }, cancellationToken);
-        return new X509Certificate2(tls.RemoteCertificate!);
+        // The intermediates nginx sent travel with the leaf, as a browser's handshake would have them.
+        var leaf = new X509Certificate2(tls.RemoteCertificate!);
+        Intermediates[leaf.SerialNumber] = presented;
+        return leaf;
     }
 
     /// <summary>The certificate chains to <paramref name="root"/> alone, and names the host it was asked for.</summary>
-    public static bool ChainsTo(X509Certificate? certificate, X509Certificate2 root, SslPolicyErrors errors) =>
-        certificate is not null && !errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) && Chain(new X509Certificate2(certificate), root).Valid;
+    public static bool ChainsTo(X509Certificate? certificate, X509Chain? presented, X509Certificate2 root, SslPolicyErrors errors) =>
+        certificate is not null && !errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
+        && Chain(new X509Certificate2(certificate), root, presented?.ChainPolicy.ExtraStore).Valid;
 
-    public static (bool Valid, string Why) Chain(X509Certificate2 certificate, X509Certificate2 root)
+    /// <summary>The intermediates each presented leaf came with, by serial number.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, X509Certificate2Collection> Intermediates = new();
+
+    public static (bool Valid, string Why) Chain(X509Certificate2 certificate, X509Certificate2 root, X509Certificate2Collection? intermediates = null)
     {
         using var chain = new X509Chain();
+        chain.ChainPolicy.ExtraStore.AddRange(intermediates ?? Intermediates.GetValueOrDefault(certificate.SerialNumber) ?? []);
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(root);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
@@ -229,7 +242,7 @@ public sealed class TlsStack(ComposeSuite suite) : IAsyncLifetime
                 await socket.ConnectAsync(IPAddress.Loopback, HttpsPort, token);
                 return new NetworkStream(socket, ownsSocket: true);
             },
-            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, c, _, e) => ChainsTo(c, root, e) },
+            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, c, chain, e) => ChainsTo(c, chain, root, e) },
         };
         return new HttpClient(handler) { BaseAddress = new Uri($"https://{Name}/"), Timeout = TimeSpan.FromSeconds(15) };
     }

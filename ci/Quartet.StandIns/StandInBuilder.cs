@@ -47,7 +47,7 @@ public sealed class StandInBuilder(IDockerClient docker, string repositoryRoot, 
 
         var (sdk, runtime) = await DotnetAsync(baseImage, cancellationToken);
         var node = await NodeAsync(baseImage, cancellationToken);
-        return new StandInImages(postgres, redis, nginx, sdk, runtime, node);
+        return new StandInImages(postgres, redis, nginx, sdk, runtime, node, baseImage);
     }
 
     /// <summary>The SDK and the ASP.NET Core runtime, copied from the host's dotnet folder.</summary>

@@ -1,7 +1,7 @@
 namespace Quartet.StandIns;
 
 /// <summary>The stand-ins for the official images compose.yaml starts from, as image references.</summary>
-public sealed record StandInImages(string Postgres, string Redis, string Nginx, string DotnetSdk, string DotnetRuntime, string Node)
+public sealed record StandInImages(string Postgres, string Redis, string Nginx, string DotnetSdk, string DotnetRuntime, string Node, string Debian)
 {
     /// <summary>The variables compose.yaml reads the images from.</summary>
     public IReadOnlyDictionary<string, string> Variables => new Dictionary<string, string>
@@ -12,7 +12,9 @@ public sealed record StandInImages(string Postgres, string Redis, string Nginx, 
         ["QUARTET_DOTNET_SDK_IMAGE"] = DotnetSdk,
         ["QUARTET_DOTNET_RUNTIME_IMAGE"] = DotnetRuntime,
         ["QUARTET_NODE_IMAGE"] = Node,
+        // debian:bookworm-slim: the ACME client's image (compose.tls.yaml) starts from it.
+        ["QUARTET_DEBIAN_IMAGE"] = Debian,
     };
 
-    public IEnumerable<string> All => [Postgres, Redis, Nginx, DotnetSdk, DotnetRuntime, Node];
+    public IEnumerable<string> All => [Postgres, Redis, Nginx, DotnetSdk, DotnetRuntime, Node, Debian];
 }

@@ -80,6 +80,11 @@ compose() {
   if [[ "$(compose_flavor)" == prod ]]; then
     args+=(-f "$QUARTET_ROOT/compose.prod.yaml")
     compose_server_names
+    # Opt-in automatic HTTPS (compose.tls.yaml).
+    case "$(compose_setting QUARTET_TLS '')" in
+      acme) args+=(-f "$QUARTET_ROOT/compose.tls.yaml") ;;
+      ?*) die "QUARTET_TLS must be acme or empty, not '$(compose_setting QUARTET_TLS '')'" ;;
+    esac
   fi
   env_file="$(compose_env_file)"
   [[ -n "$env_file" ]] && args+=(--env-file "$env_file")
@@ -227,8 +232,8 @@ compose_logs() {
   for arg in "$@"; do
     case "$arg" in
       -f | --follow) follow=(-f) ;;
-      nginx | backend | migrate | postgres | redis) services+=("$arg") ;;
-      *) die "logs: unknown argument '$arg' (expected nginx, backend, migrate, postgres, redis or -f)" ;;
+      nginx | backend | migrate | postgres | redis | acme) services+=("$arg") ;;
+      *) die "logs: unknown argument '$arg' (expected nginx, backend, migrate, postgres, redis, acme or -f)" ;;
     esac
   done
   compose logs --tail=100 "${follow[@]}" "${services[@]}"

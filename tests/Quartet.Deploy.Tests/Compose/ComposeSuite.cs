@@ -291,7 +291,8 @@ public sealed class ComposeSuite : IAsyncLifetime
         return missing.Count == 0 ? null : $"{string.Join(", ", missing)} installed (./quartet test installs them)";
     }
 
-    private async Task<string> FreeSubnetAsync(CancellationToken cancellationToken)
+    /// <summary>A /24 for a frontend network that no network of the engine uses now.</summary>
+    public async Task<string> FreeSubnetAsync(CancellationToken cancellationToken)
     {
         var networks = await Docker.Networks.ListNetworksAsync(new NetworksListParameters(), cancellationToken);
         var used = networks.SelectMany(n => n.IPAM?.Config ?? []).Select(c => c.Subnet).ToHashSet();

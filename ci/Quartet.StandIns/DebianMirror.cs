@@ -1,23 +1,32 @@
 namespace Quartet.StandIns;
 
-/// <summary>The Debian archive this host installs bookworm from, for debootstrap.</summary>
+/// <summary>An archive entry of this host's apt: where it is and the keyring its Release files are checked with.</summary>
+internal sealed record DebianSource(string Uri, string? SignedBy);
+
+/// <summary>The Debian archive this host installs bookworm from, for debootstrap and for fetching single packages.</summary>
 internal static class DebianMirror
 {
     public const string Suite = "bookworm";
 
-    /// <summary>The first URI of an enabled deb822 <c>.sources</c> entry for bookworm, else of a one-line <c>sources.list</c> entry.</summary>
-    public static string Find(string aptDirectory = "/etc/apt")
+    public static string Find(string aptDirectory = "/etc/apt") => FindSource(aptDirectory).Uri;
+
+    /// <summary>The first enabled deb822 <c>.sources</c> entry for bookworm, else the first one-line <c>sources.list</c> entry.</summary>
+    public static DebianSource FindSource(string aptDirectory = "/etc/apt")
     {
         var sourcesDirectory = Path.Combine(aptDirectory, "sources.list.d");
-        var deb822 = Files(sourcesDirectory, "*.sources").Select(file => FromDeb822(File.ReadAllText(file)));
+        var deb822 = Files(sourcesDirectory, "*.sources").Select(file => SourceFromDeb822(File.ReadAllText(file)));
         var oneLine = new[] { Path.Combine(aptDirectory, "sources.list") }.Where(File.Exists)
             .Concat(Files(sourcesDirectory, "*.list"))
-            .Select(file => FromOneLine(File.ReadAllText(file)));
-        return deb822.Concat(oneLine).FirstOrDefault(uri => uri is not null)
+            .Select(file => SourceFromOneLine(File.ReadAllText(file)));
+        return deb822.Concat(oneLine).FirstOrDefault(source => source is not null)
             ?? throw new StandInException($"no Debian {Suite} archive found in {aptDirectory}/sources.list*; debootstrap needs one");
     }
 
-    internal static string? FromDeb822(string text)
+    internal static string? FromDeb822(string text) => SourceFromDeb822(text)?.Uri;
+
+    internal static string? FromOneLine(string text) => SourceFromOneLine(text)?.Uri;
+
+    internal static DebianSource? SourceFromDeb822(string text)
     {
         foreach (var paragraph in text.Replace("\r", "").Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
         {
@@ -36,14 +45,16 @@ internal static class DebianMirror
             var uris = Words(fields.GetValueOrDefault("URIs", ""));
             if (enabled && types.Contains("deb") && suites.Contains(Suite) && uris.Length > 0)
             {
-                return uris[0];
+                // A keyring path only; an inline key block is left to apt's trusted keys.
+                var signedBy = fields.GetValueOrDefault("Signed-By");
+                return new DebianSource(uris[0], signedBy is ['/', ..] ? signedBy : null);
             }
         }
         return null;
     }
 
     // deb [option=value ...] URI SUITE COMPONENT...
-    internal static string? FromOneLine(string text)
+    internal static DebianSource? SourceFromOneLine(string text)
     {
         foreach (var line in text.Split('\n'))
         {
@@ -53,17 +64,26 @@ internal static class DebianMirror
                 continue;
             }
             var i = 1;
+            string? signedBy = null;
             if (words[1].StartsWith('['))
             {
-                while (i < words.Length && !words[i].EndsWith(']'))
+                for (; i < words.Length; i++)
                 {
-                    i++;
+                    var option = words[i].Trim('[', ']');
+                    if (option.StartsWith("signed-by=", StringComparison.Ordinal))
+                    {
+                        signedBy = option["signed-by=".Length..];
+                    }
+                    if (words[i].EndsWith(']'))
+                    {
+                        break;
+                    }
                 }
                 i++;
             }
             if (i + 1 < words.Length && words[i + 1] == Suite)
             {
-                return words[i];
+                return new DebianSource(words[i], signedBy);
             }
         }
         return null;

@@ -10,8 +10,10 @@ public sealed record StackUser(string Email, HttpClient Client, CookieKeeper Coo
 /// One flavour of the stack, started once for its tests the way an operator starts it
 /// (<c>./quartet up</c>, or <c>./quartet up --prod</c> with secrets from scripts/generate-secrets.sh),
 /// on a free loopback port; taken down with its volumes when the tests are done, also when one fails.
+/// With <paramref name="composeV1"/>, the Docker CLI it runs has no compose plugin, so ./quartet
+/// picks <c>docker-compose</c> (v1).
 /// </summary>
-public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsyncLifetime
+public abstract class ComposeStack(ComposeSuite suite, bool production, bool composeV1 = false) : IAsyncLifetime
 {
     public static readonly IReadOnlyList<string> LongRunning = ["postgres", "redis", "redis-cache", "backend", "nginx"];
 
@@ -32,6 +34,20 @@ public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsync
 
     public int Port { get; private set; }
 
+    /// <summary>The major version of the compose CLI that starts this stack, as its containers' com.docker.compose.version label begins.</summary>
+    public string ComposeMajor => composeV1 || suite.ComposeCli is ["docker-compose"] ? "1" : "2";
+
+    /// <summary>The suite's settings, and for v1 a DOCKER_CONFIG without the compose plugin.</summary>
+    public Dictionary<string, string?> Environment()
+    {
+        var environment = suite.Environment(Port);
+        if (composeV1)
+        {
+            environment["DOCKER_CONFIG"] = suite.PluginFreeDockerConfig;
+        }
+        return environment;
+    }
+
     /// <summary>When <c>./quartet up</c> began, for the engine's events since then.</summary>
     public DateTimeOffset UpStarted { get; private set; }
 
@@ -47,6 +63,11 @@ public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsync
             return;
         }
         var cancellationToken = TestContext.Current.CancellationToken;
+        if (composeV1 && await WhyNoComposeV1Async(cancellationToken) is { } reason)
+        {
+            _notStarted = reason;
+            return;
+        }
         if (production)
         {
             var secrets = await suite.GenerateSecretsAsync(suite.SecretsDirectory, AdminPasswordFile, cancellationToken);
@@ -60,7 +81,20 @@ public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsync
         suite.Say($"{Flavor}: published port {Port}");
         UpStarted = DateTimeOffset.UtcNow;
         Up = await suite.RunAsync([Path.Combine(suite.Root, "quartet"), "up", .. production ? ["--prod"] : Array.Empty<string>()],
-            suite.Environment(Port), TimeSpan.FromMinutes(15), cancellationToken);
+            Environment(), TimeSpan.FromMinutes(15), cancellationToken);
+    }
+
+    /// <summary>Why ./quartet cannot pick compose v1 on this host, or null.</summary>
+    private async Task<string?> WhyNoComposeV1Async(CancellationToken cancellationToken)
+    {
+        if (Tools.OnPath("docker-compose") is null)
+        {
+            return "docker-compose (v1) is not installed";
+        }
+        var plugin = await suite.RunAsync(["docker", "compose", "version"], Environment(), TimeSpan.FromSeconds(20), cancellationToken);
+        return plugin.Succeeded
+            ? "the Docker CLI has a compose plugin outside DOCKER_CONFIG, so ./quartet always picks v2 on this host"
+            : null;
     }
 
     /// <summary>
@@ -70,13 +104,17 @@ public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsync
     public void RequireUp(bool showOutput = false)
     {
         suite.RequireImages();
+        if (composeV1 && _notStarted is not null && System.Environment.GetEnvironmentVariable("CI") != "true")
+        {
+            Assert.Skip($"compose v1: {_notStarted}");
+        }
         Assert.True(_notStarted is null, _notStarted);
         Assert.True(Up is { Succeeded: true },
             $"{UpCommand} exited with {Up?.ExitCode} (log: {suite.Log.Path})" + (showOutput ? $"\n{Up?.Tail(20)}" : ""));
     }
 
     public Task<HostCommandResult> ComposeAsync(CancellationToken cancellationToken, params string[] arguments) =>
-        suite.ComposeAsync(production, Port, arguments, cancellationToken);
+        suite.ComposeAsync(production, Port, arguments, cancellationToken, composeV1 ? ["docker-compose"] : null);
 
     /// <summary>A client of the published port that keeps its cookies.</summary>
     public (HttpClient Client, CookieKeeper Cookies) NewClient()
@@ -247,3 +285,5 @@ public abstract class ComposeStack(ComposeSuite suite, bool production) : IAsync
 public sealed class DevelopmentStack(ComposeSuite suite) : ComposeStack(suite, production: false);
 
 public sealed class ProductionStack(ComposeSuite suite) : ComposeStack(suite, production: true);
+
+public sealed class DevelopmentStackOnComposeV1(ComposeSuite suite) : ComposeStack(suite, production: false, composeV1: true);

@@ -37,6 +37,8 @@ public sealed class ComposeSuite : IAsyncLifetime
         EmptyEnvFile = Path.Combine(Work, "empty.env");
         Directory.CreateDirectory(SecretsDirectory);
         Directory.CreateDirectory(StateDirectory);
+        Directory.CreateDirectory(LogDirectory);
+        Directory.CreateDirectory(PluginFreeDockerConfig);
         File.WriteAllText(EmptyEnvFile, "");
         Docker = Engine.Connect();
     }
@@ -68,8 +70,28 @@ public sealed class ComposeSuite : IAsyncLifetime
     /// <summary>A /24 in 172.16.0.0/16, outside Docker's default pools, that no network uses.</summary>
     public string FrontendSubnet { get; private set; } = "";
 
-    /// <summary><c>docker compose</c> (v2) when it answers, else <c>docker-compose</c> (v1).</summary>
+    /// <summary>
+    /// <c>docker compose</c> (v2): the host's plugin when the Docker CLI has one, else Debian 13's
+    /// plugin fetched into <see cref="PluginDockerConfig"/>. <c>docker-compose</c> (v1) only when
+    /// neither is there (<see cref="ComposeV2Failure"/> says why).
+    /// </summary>
     public IReadOnlyList<string> ComposeCli { get; private set; } = ["docker-compose"];
+
+    /// <summary>What <c>compose version --short</c> printed for <see cref="ComposeCli"/>.</summary>
+    public string ComposeVersion { get; private set; } = "";
+
+    /// <summary>
+    /// The DOCKER_CONFIG folder holding the fetched v2 plugin, passed to every command the suite runs
+    /// (so ./quartet picks v2 as a user's Docker CLI would); null when the host's CLI has the plugin itself.
+    /// Kept under .quartet/ between runs.
+    /// </summary>
+    public string? PluginDockerConfig { get; private set; }
+
+    /// <summary>Why compose v2 could not be set up, or null.</summary>
+    public string? ComposeV2Failure { get; private set; }
+
+    /// <summary>A DOCKER_CONFIG with no plugins: the Docker CLI has no <c>compose</c> command there, so ./quartet picks v1.</summary>
+    public string PluginFreeDockerConfig => Path.Combine(Work, "docker-v1");
 
     /// <summary><c>compose build</c> of the backend and web images, once the stand-ins are there.</summary>
     public HostCommandResult? AppImagesBuild { get; private set; }
@@ -203,6 +225,10 @@ public sealed class ComposeSuite : IAsyncLifetime
             // Unset: ./quartet up --prod serves the host of QUARTET_PUBLIC_URL.
             ["QUARTET_SERVER_NAMES"] = null,
         };
+        if (PluginDockerConfig is not null)
+        {
+            environment["DOCKER_CONFIG"] = PluginDockerConfig;
+        }
         foreach (var (name, image) in StandIns?.Variables ?? new Dictionary<string, string>())
         {
             environment[name] = image;
@@ -211,9 +237,10 @@ public sealed class ComposeSuite : IAsyncLifetime
     }
 
     /// <summary>The compose CLI on the suite's project: compose.yaml, plus compose.prod.yaml for production.</summary>
-    public Task<HostCommandResult> ComposeAsync(bool production, int port, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    public Task<HostCommandResult> ComposeAsync(bool production, int port, IEnumerable<string> arguments, CancellationToken cancellationToken,
+        IReadOnlyList<string>? composeCli = null)
     {
-        List<string> argv = [.. ComposeCli, "-p", Project, "--env-file", EmptyEnvFile, "-f", Path.Combine(Root, "compose.yaml")];
+        List<string> argv = [.. composeCli ?? ComposeCli, "-p", Project, "--env-file", EmptyEnvFile, "-f", Path.Combine(Root, "compose.yaml")];
         if (production)
         {
             argv.AddRange(["-f", Path.Combine(Root, "compose.prod.yaml")]);
@@ -275,12 +302,11 @@ public sealed class ComposeSuite : IAsyncLifetime
         {
             missing.Add("docker.io (dockerd, docker)");
         }
-        if (Tools.OnPath("docker") is not null
-            && (await HostCommand.RunAsync(["docker", "compose", "version"], new Dictionary<string, string?>(), Root, Log, TimeSpan.FromSeconds(20), cancellationToken)).Succeeded)
+        if (Tools.OnPath("docker") is not null)
         {
-            ComposeCli = ["docker", "compose"];
+            await FindComposeV2Async(cancellationToken);
         }
-        else if (Tools.OnPath("docker-compose") is null)
+        if (ComposeV2Failure is not null && Tools.OnPath("docker-compose") is null)
         {
             missing.Add("docker-compose (or the compose plugin)");
         }
@@ -289,6 +315,43 @@ public sealed class ComposeSuite : IAsyncLifetime
             missing.Add("debootstrap");
         }
         return missing.Count == 0 ? null : $"{string.Join(", ", missing)} installed (./quartet test installs them)";
+    }
+
+    /// <summary>The host's compose plugin, else Debian 13's fetched into .quartet/ci/docker; v1 stays when both fail.</summary>
+    private async Task FindComposeV2Async(CancellationToken cancellationToken)
+    {
+        if (await ComposeV2VersionAsync(new Dictionary<string, string?>(), cancellationToken) is { } hostVersion)
+        {
+            (ComposeCli, ComposeVersion) = (["docker", "compose"], hostVersion);
+            Say($"compose v2 {hostVersion}: the Docker CLI's own plugin");
+            return;
+        }
+        var dockerConfig = Path.Combine(Root, ".quartet", "ci", "docker");
+        try
+        {
+            await using var writer = new StreamWriter(Path.Combine(LogDirectory, "ci-compose-plugin.log"), append: false);
+            await ComposePlugin.EnsureAsync(dockerConfig, writer, Say, cancellationToken);
+        }
+        catch (StandInException e)
+        {
+            ComposeV2Failure = $"fetching Debian {ComposePlugin.Suite}'s {ComposePlugin.Package} failed: {e.Message}";
+            Say(ComposeV2Failure);
+            return;
+        }
+        if (await ComposeV2VersionAsync(new Dictionary<string, string?> { ["DOCKER_CONFIG"] = dockerConfig }, cancellationToken) is not { } version)
+        {
+            ComposeV2Failure = $"the plugin in {dockerConfig} does not answer `docker compose version` (see {Log.Path})";
+            Say(ComposeV2Failure);
+            return;
+        }
+        (ComposeCli, ComposeVersion, PluginDockerConfig) = (["docker", "compose"], version, dockerConfig);
+        Say($"compose v2 {version}: the plugin in {dockerConfig}");
+    }
+
+    private async Task<string?> ComposeV2VersionAsync(Dictionary<string, string?> environment, CancellationToken cancellationToken)
+    {
+        var result = await HostCommand.RunAsync(["docker", "compose", "version", "--short"], environment, Root, Log, TimeSpan.FromSeconds(20), cancellationToken);
+        return result.Succeeded ? result.Output.Trim() : null;
     }
 
     /// <summary>A /24 for a frontend network that no network of the engine uses now.</summary>

@@ -20,7 +20,23 @@ public sealed partial class ImageTests(ComposeSuite suite)
         Assert.False(string.IsNullOrEmpty(version.APIVersion), "the engine reports no API version");
     }
 
+    /// <summary>Users run `docker compose`: the suite does too, with Debian 13's plugin when the host's Docker CLI has none.</summary>
     [Fact, Step(2)]
+    public void TheSuiteRunsComposeV2()
+    {
+        suite.RequireEngine();
+        suite.Log.Say($"compose CLI: {string.Join(' ', suite.ComposeCli)} {suite.ComposeVersion}"
+            + (suite.PluginDockerConfig is { } config ? $" (DOCKER_CONFIG={config})" : ""));
+        if (suite.ComposeV2Failure is { } failure && System.Environment.GetEnvironmentVariable("CI") != "true")
+        {
+            Assert.Skip($"compose v2: {failure}; the suite runs on docker-compose (v1)");
+        }
+        Assert.True(suite.ComposeV2Failure is null, suite.ComposeV2Failure);
+        Assert.Equal(["docker", "compose"], suite.ComposeCli);
+        Assert.StartsWith("2.", suite.ComposeVersion, StringComparison.Ordinal);
+    }
+
+    [Fact, Step(3)]
     public async Task StandInImagesBuildFromADebianRoot()
     {
         suite.RequireEngine();
@@ -44,7 +60,7 @@ public sealed partial class ImageTests(ComposeSuite suite)
         }
     }
 
-    [Fact, Step(3)]
+    [Fact, Step(4)]
     public async Task BackendAndWebImagesBuildOnTheStandIns()
     {
         suite.RequireImages();

@@ -31,6 +31,18 @@ public abstract class StackTests<TStack>(TStack stack) where TStack : ComposeSta
         stack.RequireUp(showOutput: true);
         var pending = await stack.WaitHealthyAsync(TimeSpan.Zero, Cancellation, ComposeStack.LongRunning);
         Assert.True(pending.Count == 0, $"{stack.UpCommand} returned, but not running and healthy: {string.Join(", ", pending)}");
+        await AssertMadeByComposeAsync(stack);
+    }
+
+    /// <summary>Every container of the project carries the version of the compose CLI ./quartet picked.</summary>
+    internal static async Task AssertMadeByComposeAsync(ComposeStack stack)
+    {
+        var versions = (await stack.Suite.ContainersAsync(Cancellation))
+            .Select(c => $"{ComposeStack.ServiceOf(c.Labels)} {(c.Labels.TryGetValue("com.docker.compose.version", out var version) ? version : "(no version label)")}")
+            .ToList();
+        stack.Suite.Log.Say($"made by compose: {string.Join(", ", versions)}");
+        Assert.NotEmpty(versions);
+        Assert.All(versions, v => Assert.Matches($@"^\S+ {stack.ComposeMajor}\.", v));
     }
 
     [Fact, Step(2)]

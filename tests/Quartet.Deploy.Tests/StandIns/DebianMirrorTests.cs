@@ -44,6 +44,26 @@ public sealed class DebianMirrorTests
         Assert.Equal("http://mirror.example/debian", DebianMirror.FromOneLine(List));
     }
 
+    [Fact]
+    public void TheKeyringOfTheEntryIsKeptForTheComposePluginsSourcesLine()
+    {
+        var deb822 = DebianMirror.SourceFromDeb822("Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n");
+        var oneLine = DebianMirror.SourceFromOneLine("deb [arch=amd64 signed-by=/usr/share/keyrings/debian.gpg] http://mirror.example/debian bookworm main");
+
+        Assert.Equal("deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://mirror.example/debian trixie main", ComposePlugin.SourcesLine(deb822!));
+        Assert.Equal("deb [signed-by=/usr/share/keyrings/debian.gpg] http://mirror.example/debian trixie main", ComposePlugin.SourcesLine(oneLine!));
+    }
+
+    [Fact]
+    public void AnInlineKeyOrNoKeyringLeavesTheCheckToAptsTrustedKeys()
+    {
+        var inline = DebianMirror.SourceFromDeb822("Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\nSigned-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n");
+        var plain = DebianMirror.SourceFromOneLine("deb http://mirror.example/debian bookworm main");
+
+        Assert.Equal("deb http://mirror.example/debian trixie main", ComposePlugin.SourcesLine(inline!));
+        Assert.Equal("deb http://mirror.example/debian trixie main", ComposePlugin.SourcesLine(plain!));
+    }
+
     [Theory]
     [InlineData("v20.19.0", true)]
     [InlineData("v20.20.2", true)]

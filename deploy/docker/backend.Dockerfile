@@ -36,3 +36,6 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["dotnet", "/app/Quartet.Api.dll", "healthcheck"]
 ENTRYPOINT ["dotnet", "/app/Quartet.Api.dll"]
 CMD ["serve"]
+# What the operator calls this build (QUARTET_VERSION, e.g. a git tag); last, so a new one costs no layer.
+ARG QUARTET_VERSION=dev
+LABEL org.opencontainers.image.version=${QUARTET_VERSION}

@@ -32,6 +32,8 @@ COPY deploy/nginx/10-quartet-loopback-only.sh /docker-entrypoint.d/10-quartet-lo
 ENV NGINX_ENVSUBST_FILTER=^QUARTET_ \
     QUARTET_SERVER_NAMES="localhost 127.0.0.1" \
     QUARTET_BACKEND=backend:8080 \
+    QUARTET_PROXY_TO=quartet_backend \
+    QUARTET_RESOLVER=127.0.0.11 \
     QUARTET_LISTEN=8080 \
     QUARTET_WEB_ROOT=/usr/share/quartet/web \
     QUARTET_ACCESS_LOG=/dev/stdout \

@@ -68,6 +68,9 @@ public sealed partial class NginxServer(string directory, int port, string backe
         var values = new Dictionary<string, string>
         {
             ["QUARTET_BACKEND"] = backend,
+            // One backend on loopback: the upstream with its keepalive pool; no name is ever resolved.
+            ["QUARTET_PROXY_TO"] = "quartet_backend",
+            ["QUARTET_RESOLVER"] = "127.0.0.1",
             ["QUARTET_LISTEN"] = $"127.0.0.1:{Port}",
             ["QUARTET_WEB_ROOT"] = WebRoot,
             ["QUARTET_ACCESS_LOG"] = AccessLog,

@@ -8,6 +8,7 @@
 #   db_owner_password    32 random bytes, base64 without / + =   (the schema owner "quartet_owner")
 #   db_app_password      32 random bytes, base64 without / + =   (the service's role "quartet_app")
 #   redis_password       32 random bytes, base64 without / + =
+#   redis_backup_password  32 random bytes, base64 without / + =   (the backup service's Redis user)
 #   session_secret       32 random bytes, hex
 #   jwt_secret           64 random bytes, base64
 #   admin_password_hash  the hash of the first admin's password, which is asked for twice and never
@@ -26,7 +27,7 @@
 set -euo pipefail
 
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL=(db_password db_owner_password db_app_password redis_password session_secret jwt_secret admin_password_hash smtp_password)
+ALL=(db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash smtp_password)
 
 # Messages go to standard error, so $(...) captures only values.
 say() { printf 'generate-secrets: %s\n' "$*" >&2; }
@@ -181,7 +182,7 @@ for name in "${names[@]}"; do
     continue
   fi
   case "$name" in
-    db_password | db_owner_password | db_app_password | redis_password) value="$(random password)" ;;
+    db_password | db_owner_password | db_app_password | redis_password | redis_backup_password) value="$(random password)" ;;
     session_secret) value="$(random hex32)" ;;
     jwt_secret) value="$(random base64_64)" ;;
     smtp_password)

@@ -54,6 +54,11 @@ fi
 
 hash="$(tr -d '\r\n' </run/secrets/redis_password | sha256sum | cut -d ' ' -f 1)"
 rules="$(grep -v '^#' "$here/quartet.acl" | tr '\n' ' ')"
+# Production's backup service: a user that may only snapshot (no key, no channel), when its secret is given.
+backup_user=""
+if [ "$role" = state ] && [ -s /run/secrets/redis_backup_password ]; then
+  backup_user="user quartet-backup on #$(tr -d '\r\n' </run/secrets/redis_backup_password | sha256sum | cut -d ' ' -f 1) resetkeys resetchannels -@all +auth +hello +ping +sync"
+fi
 say "starting the $role instance: maxmemory $maxmemory, $policy, user quartet on keys quartet:*"
 exec redis-server - <<EOF
 $persistence
@@ -61,4 +66,5 @@ maxmemory $maxmemory
 maxmemory-policy $policy
 user default off resetpass ~* &* +@all
 user quartet on #$hash resetkeys ~quartet:* resetchannels $rules
+$backup_user
 EOF

@@ -88,6 +88,7 @@ compose() {
   fi
   env_file="$(compose_env_file)"
   [[ -n "$env_file" ]] && args+=(--env-file "$env_file")
+  QUARTET_BACKUP_VOLUME="$(compose_setting QUARTET_BACKUP_VOLUME "$(compose_project)-backups")" && export QUARTET_BACKUP_VOLUME
   "${COMPOSE_CMD[@]}" "${args[@]}" "$@"
 }
 
@@ -162,6 +163,8 @@ compose_up() {
     die "building the images failed; see $log"
   fi
   [[ "$flavor" == prod ]] && compose_prepare_secrets
+  # The backups outlive the project's volumes (decision 0021).
+  [[ "$flavor" == dev ]] || docker volume create "$(compose_setting QUARTET_BACKUP_VOLUME "$(compose_project)-backups")" >/dev/null
   say "starting the stack (project $(compose_project))"
   if ! compose up -d --remove-orphans </dev/null; then
     # A refused secret or setting is migrate's last line.
@@ -191,7 +194,7 @@ compose_secrets_dir() {
 compose_prepare_secrets() {
   local dir name missing=()
   dir="$(compose_secrets_dir)"
-  for name in db_password db_owner_password db_app_password redis_password session_secret jwt_secret admin_password_hash; do
+  for name in db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash; do
     [[ -s "$dir/$name" ]] || missing+=("$name")
   done
   # Empty is valid: the relay needs no login.
@@ -239,6 +242,17 @@ compose_logs() {
   compose logs --tail=100 "${follow[@]}" "${services[@]}"
 }
 
+# Backups (production): the backup container's tool does the work (decision 0021). restore --force
+# stops the stack first; restore then loads PostgreSQL's and Redis's data and starts the stack again.
+compose_backup() { [[ "$(compose_flavor)" == prod ]] || die "backups are part of the production stack (./quartet up --prod)"; compose exec -T backup quartet-backup backup "$@" </dev/null; }
+compose_backups() { [[ "$(compose_flavor)" == prod ]] || die "backups are part of the production stack (./quartet up --prod)"; compose exec -T backup quartet-backup list "$@" </dev/null; }
+compose_restore() {
+  [[ "$(compose_flavor)" == prod ]] || die "backups are part of the production stack (./quartet up --prod)"
+  [[ " $* " != *" --force "* ]] || compose stop </dev/null
+  { compose run --rm -T restore restore "$@" && compose run --rm -T restore-redis; } </dev/null || die "restore failed; its output is above"
+  compose up -d </dev/null && compose_wait_healthy 300 postgres redis backend nginx
+}
+
 # compose_wait_db SECONDS: PostgreSQL in the stack accepts connections (pg_isready over TCP).
 compose_wait_db() {
   local deadline=$((SECONDS + $1))
@@ -256,4 +270,48 @@ compose_migrate() {
   say "running migrate (project $(compose_project))"
   compose run --rm --no-deps -T migrate </dev/null || die "migrate failed; its output is above"
   say "migrations done: the schema is current"
+}
+
+# compose_backend_ids: the running backend replicas' container ids.
+compose_backend_ids() {
+  docker ps -q --no-trunc --filter "label=com.docker.compose.project=$(compose_project)" --filter label=com.docker.compose.service=backend
+}
+
+# deploy_backup: deploy's first step, a backup of the stack it is about to change.
+deploy_backup() {
+  say "backing up before the deploy (./quartet backup)"
+  "$QUARTET_ROOT/quartet" backup || die "the backup before the deploy failed; fix it, or deploy with --no-backup"
+}
+
+# compose_deploy [--no-backup]: a backup, the new backend image, its migrations, then each replica
+# replaced by one on the new image, one at a time. The new one is healthy before the old one gets
+# SIGTERM: it stops accepting (nginx sends to the others), finishes what it holds, and is removed.
+compose_deploy() {
+  local arg backup=1 old seen id new started=$SECONDS deadline
+  for arg in "$@"; do
+    [[ "$arg" == --no-backup ]] || die "deploy: unknown argument '$arg' (only --no-backup)"
+    backup=0
+  done
+  docker_reachable || die "no Docker engine answers (docker info failed)"
+  mapfile -t old < <(compose_backend_ids)
+  ((${#old[@]} > 0)) || die "no backend runs in project $(compose_project); start the stack with ./quartet up"
+  ((backup == 0)) || deploy_backup
+  say "building the backend image"
+  compose build backend </dev/null >"$STATE_DIR/deploy-build.log" 2>&1 || die "building the backend image failed; see $STATE_DIR/deploy-build.log"
+  compose_migrate
+  seen=("${old[@]}")
+  for id in "${old[@]}"; do
+    compose up -d --no-deps --no-recreate --scale "backend=$((${#old[@]} + 1))" backend </dev/null || die "starting a new backend replica failed"
+    new="$(compose_backend_ids | grep -vxF -f <(printf '%s\n' "${seen[@]}") | head -n 1)" || die "compose started no new backend replica"
+    seen+=("$new")
+    deadline=$((SECONDS + 180))
+    until [[ "$(docker inspect -f '{{.State.Health.Status}}' "$new" 2>/dev/null)" == healthy ]]; do
+      ((SECONDS < deadline)) || die "the new replica ${new:0:12} is not healthy within 180 s; the old ones still serve (docker logs ${new:0:12})"
+      sleep 1
+    done
+    say "replica ${new:0:12} healthy; stopping ${id:0:12}"
+    docker stop -t 30 "$id" >/dev/null || die "stopping the old replica ${id:0:12} failed"
+    docker rm "$id" >/dev/null
+  done
+  say "deployed: ${#old[@]} backend replicas on the new image in $((SECONDS - started)) s"
 }

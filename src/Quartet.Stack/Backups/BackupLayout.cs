@@ -12,7 +12,8 @@ public sealed record BackupLayout(string Root)
     public string? SharedRepository { get; init; }
 
     public string PgBackRestRepository => SharedRepository ?? Path.Combine(Root, "pgbackrest");
-    public string PgBackRestConfig => Path.Combine(Root, "pgbackrest.conf");
+    /// <summary>Written by native mode at every start; the compose images bake theirs in (/etc/pgbackrest).</summary>
+    public string PgBackRestConfig { get; init; } = Path.Combine(Root, "pgbackrest.conf");
     public string PgBackRestLogs => Path.Combine(Root, "log");
     public string PgBackRestLocks => Path.Combine(Root, "lock");
     public string SetsDirectory => Path.Combine(Root, "sets");

@@ -4,12 +4,6 @@ using Npgsql;
 
 namespace Quartet.Stack.Backups;
 
-/// <summary>A backup set as listed: its manifest and whether its files still match their checksums.</summary>
-public sealed record BackupSetInfo(BackupManifest Manifest, string Directory);
-
-/// <summary>What to restore: the newest state (neither), a moment (<see cref="To"/>) or one set (<see cref="Id"/>).</summary>
-public sealed record RestoreRequest(DateTimeOffset? To, string? Id, bool Force);
-
 /// <summary>
 /// Backup sets of a native stack. A set is taken while the stack runs and holds a pgBackRest full
 /// backup (with the WAL archive, any later moment can be restored), a logical dump (<c>pg_dump -Fc</c>,
@@ -22,6 +16,9 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
 
     public RetentionPolicy Retention { get; init; } = RetentionPolicy.FromEnvironment();
 
+    /// <summary>Listing, checking, retention and the choice of a set, as compose's backup container does them.</summary>
+    public BackupSets Sets => new(Layout, stack.PgBackRest, Retention, say);
+
     public async Task<BackupManifest> TakeAsync(CancellationToken cancellationToken)
     {
         if (!stack.Postgres.IsRunning || !stack.Redis.IsRunning)
@@ -29,15 +26,7 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             throw new StackException("the stack is not running; start it with ./quartet up, then back up");
         }
         var clock = Stopwatch.StartNew();
-        var takenAt = DateTimeOffset.UtcNow;
-        var id = takenAt.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var final = Layout.SetDirectory(id);
-        if (Directory.Exists(final))
-        {
-            throw new StackException($"backup {id} exists already; wait a second and retry");
-        }
-        var work = final + ".partial";
-        Directory.CreateDirectory(work);
+        var (id, takenAt, final, work) = Sets.Begin();
         try
         {
             var pgBackRest = stack.PgBackRest;
@@ -64,9 +53,9 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) };
             await manifest.WriteAsync(work, cancellationToken);
             Directory.Move(work, final);
-            say($"backup {id} done in {manifest.Seconds:0.0} s: base backup {physical.Label} ({Size(physical.RepositoryBytes)} in the repository), " +
-                $"dump and snapshot {Size(manifest.FileBytes)}, in {final}");
-            await ApplyRetentionAsync(cancellationToken);
+            say($"backup {id} done in {manifest.Seconds:0.0} s: base backup {physical.Label} ({BackupSets.Size(physical.RepositoryBytes)} in the repository), " +
+                $"dump and snapshot {BackupSets.Size(manifest.FileBytes)}, in {final}");
+            await Sets.ApplyRetentionAsync(cancellationToken);
             await BackupStatus.RecordAsync(stack.Postgres.ConnectionString(NativeStack.Database, pooling: false), BackupStatus.Backup, takenAt, id, cancellationToken);
             return manifest;
         }
@@ -77,55 +66,7 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
         }
     }
 
-    /// <summary>Complete sets (those with a manifest), oldest first.</summary>
-    public async Task<IReadOnlyList<BackupSetInfo>> ListAsync(CancellationToken cancellationToken)
-    {
-        if (!Directory.Exists(Layout.SetsDirectory))
-        {
-            return [];
-        }
-        var sets = new List<BackupSetInfo>();
-        foreach (var dir in Directory.GetDirectories(Layout.SetsDirectory).Where(d => !d.EndsWith(".partial", StringComparison.Ordinal)))
-        {
-            if (await BackupManifest.ReadAsync(dir, cancellationToken) is { } manifest)
-            {
-                sets.Add(new BackupSetInfo(manifest, dir));
-            }
-        }
-        return [.. sets.OrderBy(s => s.Manifest.TakenAt)];
-    }
-
-    /// <summary>Checks a set again: its files against the manifest, its base backup against the repository.</summary>
-    public async Task<IReadOnlyList<string>> VerifyAsync(BackupSetInfo set, CancellationToken cancellationToken)
-    {
-        var problems = (await set.Manifest.CheckFilesAsync(set.Directory, cancellationToken)).ToList();
-        try
-        {
-            await stack.PgBackRest.VerifyAsync(set.Manifest.PhysicalLabel, cancellationToken);
-        }
-        catch (StackException e)
-        {
-            problems.Add(e.Message.Split('\n')[0]);
-        }
-        if (problems.Count == 0)
-        {
-            await (set.Manifest with { VerifiedAt = DateTimeOffset.UtcNow }).WriteAsync(set.Directory, cancellationToken);
-        }
-        return problems;
-    }
-
-    /// <summary>Removes the sets the retention policy does not keep, with their base backups.</summary>
-    public async Task ApplyRetentionAsync(CancellationToken cancellationToken)
-    {
-        var sets = await ListAsync(cancellationToken);
-        var keep = Retention.Keep(sets.Select(s => s.Manifest.TakenAt));
-        foreach (var set in sets.Where(s => !keep.Contains(s.Manifest.TakenAt.ToUniversalTime())))
-        {
-            say($"retention ({Retention}): removing backup {set.Manifest.Id}");
-            await stack.PgBackRest.ExpireAsync(set.Manifest.PhysicalLabel, cancellationToken);
-            Directory.Delete(set.Directory, recursive: true);
-        }
-    }
+    public Task<IReadOnlyList<BackupSetInfo>> ListAsync(CancellationToken cancellationToken) => Sets.ListAsync(cancellationToken);
 
     /// <summary>
     /// Replaces the stack's data with a backup: PostgreSQL to the moment asked (or the end of the WAL
@@ -134,36 +75,7 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
     /// </summary>
     public async Task<BackupSetInfo> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken)
     {
-        var sets = await ListAsync(cancellationToken);
-        if (sets.Count == 0)
-        {
-            throw new StackException($"no backup in {Layout.SetsDirectory}; take one with ./quartet backup");
-        }
-        BackupSetInfo set;
-        if (request.Id is { } id)
-        {
-            set = sets.FirstOrDefault(s => s.Manifest.Id == id)
-                ?? throw new StackException($"no backup {id}; ./quartet backups lists them");
-        }
-        else if (request.To is { } to)
-        {
-            if (to > DateTimeOffset.UtcNow)
-            {
-                throw new StackException($"{to:O} is in the future");
-            }
-            set = sets.LastOrDefault(s => s.Manifest.TakenAt <= to)
-                ?? throw new StackException($"no backup was taken before {to:O}; the oldest is {sets[0].Manifest.Id} ({sets[0].Manifest.TakenAt:O})");
-            var continuousFrom = ContinuousFrom(sets);
-            if (to < continuousFrom.Manifest.TakenAt)
-            {
-                throw new StackException($"the WAL archive is continuous from backup {continuousFrom.Manifest.Id} ({continuousFrom.Manifest.TakenAt:O}) on; " +
-                    $"an older moment can be restored only as a whole backup: ./quartet restore {set.Manifest.Id}");
-            }
-        }
-        else
-        {
-            set = sets[^1];
-        }
+        var set = await Sets.ChooseAsync(request, cancellationToken);
 
         var running = ((ServerProcess[])[stack.Nginx, stack.Backend, stack.Redis, stack.Postgres]).Where(s => s.IsRunning).Select(s => s.Name).ToList();
         if (running.Count > 0)
@@ -191,9 +103,7 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
 
         var pgBackRest = stack.PgBackRest;
         await pgBackRest.PrepareAsync(cancellationToken);
-        var what = request.Id is not null ? $"backup {set.Manifest.Id} (base backup {set.Manifest.PhysicalLabel})"
-            : request.To is { } target ? $"{target:O}" : "the newest archived moment";
-        say($"PostgreSQL: restoring to {what}");
+        say($"PostgreSQL: restoring to {request.Describe(set)}");
         var clock = Stopwatch.StartNew();
         await pgBackRest.RestoreAsync(request.To, request.Id is null ? null : set.Manifest.PhysicalLabel, cancellationToken);
         await stack.Postgres.StartAsync(cancellationToken);
@@ -226,9 +136,6 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
         });
         return set;
     }
-
-    /// <summary>The oldest set from which every later moment can be restored (pgBackRest keeps continuous WAL for the newest <see cref="RetentionPolicy.Daily"/> sets).</summary>
-    public BackupSetInfo ContinuousFrom(IReadOnlyList<BackupSetInfo> sets) => sets[Math.Max(0, sets.Count - Math.Max(1, Retention.Daily))];
 
     /// <summary>
     /// pg_dump from a snapshot exported by a transaction that counts every table's rows in that same
@@ -282,11 +189,4 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             throw new StackException("the logical dump lists no table data");
         }
     }
-
-    public static string Size(long bytes) => bytes switch
-    {
-        < 1024 * 1024 => $"{bytes / 1024.0:0.0} KiB",
-        < 1024L * 1024 * 1024 => $"{bytes / 1024.0 / 1024:0.0} MiB",
-        _ => $"{bytes / 1024.0 / 1024 / 1024:0.00} GiB",
-    };
 }

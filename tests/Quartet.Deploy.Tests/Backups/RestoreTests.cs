@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Npgsql;
 using Quartet.Stack.Backups;
 
@@ -137,31 +136,18 @@ public sealed class RestoreTests(NativeBackupFixture fixture)
         Assert.True(fixture.Stack.Postgres.IsRunning && fixture.Stack.Backend.IsRunning, "a refused restore must leave the stack running");
     }
 
-    /// <summary>
-    /// An MD5 of every row of every table in the public schema, per table. The mail outbox's delivery
-    /// columns change on their own while its worker sends, so only what a row was written with counts there.
-    /// </summary>
-    private async Task<string> ChecksumsAsync(CancellationToken ct)
+    private Task<string> ChecksumsAsync(CancellationToken ct) => RowChecksums.ComputeAsync(async (sql, token) =>
     {
-        await using var db = await fixture.OpenDatabaseAsync(ct);
-        var tables = new List<string>();
-        await using (var list = new NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", db))
-        await using (var reader = await list.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                tables.Add(reader.GetString(0));
-            }
-        }
-        var sums = new Dictionary<string, string>();
-        foreach (var table in tables)
-        {
+        await using var db = await fixture.OpenDatabaseAsync(token);
 #pragma warning disable CA2100 // table names come from the catalogue, quoted
-            var rows = table == "mail_outbox" ? "(SELECT id, template, recipient, user_id, created_at FROM mail_outbox)" : $"\"{table}\"";
-            await using var sum = new NpgsqlCommand($"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {rows} t", db);
+        await using var command = new NpgsqlCommand(sql, db);
 #pragma warning restore CA2100
-            sums[table] = (string)(await sum.ExecuteScalarAsync(ct))!;
+        await using var reader = await command.ExecuteReaderAsync(token);
+        var values = new List<string>();
+        while (await reader.ReadAsync(token))
+        {
+            values.Add(reader.GetString(0));
         }
-        return JsonSerializer.Serialize(sums);
-    }
+        return values;
+    }, ct);
 }

@@ -18,6 +18,11 @@ public sealed class ComposeSuite : IAsyncLifetime
         ? name : "quartet-ci";
     public static readonly string BackendImage = $"{Project}/backend:latest";
     public static readonly string WebImage = $"{Project}/web:latest";
+    public static readonly string DatabaseImage = $"{Project}/postgres:latest";
+    public static readonly string BackupImage = $"{Project}/backup:latest";
+
+    /// <summary>The production stack's backups: outside the project, so `down -v` keeps them; removed when the suite ends.</summary>
+    public static readonly string BackupVolume = $"{Project}-backups";
     public const string AdminEmail = "admin@quartet.localhost";
 
     private static readonly TimeSpan ComposeTimeout = TimeSpan.FromMinutes(15);
@@ -210,6 +215,9 @@ public sealed class ComposeSuite : IAsyncLifetime
             ["QUARTET_FRONTEND_SUBNET"] = FrontendSubnet,
             ["QUARTET_BACKEND_IMAGE"] = BackendImage,
             ["QUARTET_WEB_IMAGE"] = WebImage,
+            ["QUARTET_DB_IMAGE"] = DatabaseImage,
+            ["QUARTET_BACKUP_IMAGE"] = BackupImage,
+            ["QUARTET_BACKUP_VOLUME"] = BackupVolume,
             ["QUARTET_SECRETS_DIR"] = SecretsDirectory,
             ["QUARTET_ENV_FILE"] = EmptyEnvFile,
             ["ADMIN_EMAIL"] = AdminEmail,
@@ -282,6 +290,10 @@ public sealed class ComposeSuite : IAsyncLifetime
             {
                 // The development files name every container, network and volume the production ones do.
                 await ComposeAsync(production: false, 80, ["down", "-v", "--remove-orphans", "--timeout", "10"], CancellationToken.None);
+                if ((await Docker.Volumes.ListAsync(CancellationToken.None)).Volumes?.Any(v => v.Name == BackupVolume) == true)
+                {
+                    await Docker.Volumes.RemoveAsync(BackupVolume, force: true, CancellationToken.None);
+                }
             }
         }
         finally

@@ -16,7 +16,7 @@ namespace Quartet.Deploy.Tests.Compose;
 [Step(4)]
 public sealed partial class ProductionStackTests(ProductionStack stack) : StackTests<ProductionStack>(stack), IClassFixture<ProductionStack>
 {
-    private static readonly string[] Services = ["postgres", "redis", "redis-cache", "migrate", "backend", "nginx"];
+    private static readonly string[] Services = ["postgres", "redis", "redis-cache", "migrate", "backend", "nginx", "backup"];
 
     [Fact, Step(10)]
     public async Task EveryContainerIsHardened()
@@ -90,7 +90,7 @@ public sealed partial class ProductionStackTests(ProductionStack stack) : StackT
             .Select(file => (Name: Path.GetFileName(file), Value: File.ReadAllText(file).TrimEnd('\n')))
             .Where(secret => secret.Value.Length > 0)
             .ToList();
-        Assert.True(secrets.Count == 8, $"expected seven secrets and the admin password, found {secrets.Count}: {string.Join(", ", secrets.Select(s => s.Name))}");
+        Assert.True(secrets.Count == 9, $"expected eight secrets and the admin password, found {secrets.Count}: {string.Join(", ", secrets.Select(s => s.Name))}");
         var bad = new List<string>();
         using var raw = new RawInspect();
         foreach (var container in await Suite.ContainersAsync(Cancellation))
@@ -248,6 +248,6 @@ public sealed partial class ProductionStackTests(ProductionStack stack) : StackT
     [GeneratedRegex("^[0-9]+$")]
     private static partial Regex Count();
 
-    [GeneratedRegex("^(DB_PASSWORD|DB_OWNER_PASSWORD|DB_APP_PASSWORD|REDIS_PASSWORD|SESSION_SECRET|JWT_SECRET|ADMIN_PASSWORD_HASH|POSTGRES_PASSWORD|REDISCLI_AUTH)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex("^(DB_PASSWORD|DB_OWNER_PASSWORD|DB_APP_PASSWORD|REDIS_PASSWORD|REDIS_BACKUP_PASSWORD|SESSION_SECRET|JWT_SECRET|ADMIN_PASSWORD_HASH|POSTGRES_PASSWORD|REDISCLI_AUTH)$", RegexOptions.IgnoreCase)]
     private static partial Regex SecretVariable();
 }

@@ -1,0 +1,373 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Npgsql;
+using Quartet.Stack;
+using Quartet.Stack.Backups;
+
+namespace Quartet.Backup;
+
+/// <summary>
+/// Backup sets of the compose stack, taken and restored from the backup container (decision 0021). The
+/// same sets as native mode (<see cref="StackBackups"/>): a pgBackRest full backup with the continuous WAL
+/// archive, a logical dump and a Redis snapshot, checked and listed in a manifest, kept by
+/// <see cref="RetentionPolicy"/>. The container reaches PostgreSQL's data folder (read-only while backing
+/// up) and its Unix socket through volumes, and Redis as a user that may only snapshot.
+/// </summary>
+public sealed class ComposeBackups(Action<string> say)
+{
+    public const string Root = "/var/lib/pgbackrest";
+    public const string PgData = "/var/lib/postgresql/data";
+    public const string SocketDirectory = "/var/run/postgresql";
+    public const string RedisData = "/var/lib/quartet/redis";
+    public const string RedisHost = "redis";
+    public const int RedisPort = 6379;
+    public const string RedisUser = "quartet-backup";
+    public const string RedisPasswordFile = "/run/secrets/redis_backup_password";
+    public const string RedisKeyPrefix = "quartet:";
+    private const string Database = "quartet";
+
+    public BackupLayout Layout { get; } = new(Root) { PgBackRestConfig = "/etc/pgbackrest/pgbackrest.conf" };
+
+    public RetentionPolicy Retention { get; init; } = RetentionPolicy.FromEnvironment();
+
+    /// <summary>The snapshot a restore left for the Redis step, readable by Redis's account.</summary>
+    public string StagedSnapshot => Path.Combine(Root, "restore", "redis.rdb");
+
+    /// <summary>Listing, checking, retention and the choice of a set, as native mode does them.</summary>
+    public BackupSets Sets => new(Layout, PgBackRest, Retention, say);
+
+    private PgBackRest PgBackRest => new(Layout, new PostgresServer(PgData, 5432, "", "/tmp", "/tmp") { SocketDirectory = SocketDirectory }, Retention.Daily);
+
+    /// <summary>The schedule: a set whenever the newest is older than <paramref name="interval"/> (at once when there is none).</summary>
+    public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        say($"backing up every {interval} (QUARTET_BACKUP_INTERVAL); retention {Retention}; backups in the volume at {Root}");
+        while (true)
+        {
+            var wait = TimeSpan.FromMinutes(5);
+            try
+            {
+                await EnsureStanzaAsync(cancellationToken);
+                var sets = await Sets.ListAsync(cancellationToken);
+                var due = sets.Count == 0 ? DateTimeOffset.UtcNow : sets[^1].Manifest.TakenAt + interval;
+                if (due <= DateTimeOffset.UtcNow)
+                {
+                    await TakeAsync(cancellationToken);
+                    due = DateTimeOffset.UtcNow + interval;
+                }
+                wait = due - DateTimeOffset.UtcNow;
+            }
+            catch (StackException e)
+            {
+                say($"error: scheduled backup failed, retrying in {wait.TotalMinutes:0} minutes: {e.Message}");
+            }
+            await Task.Delay(wait < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait > TimeSpan.FromHours(1) ? TimeSpan.FromHours(1) : wait, cancellationToken);
+        }
+    }
+
+    /// <summary>The repository's folders (PostgreSQL's archive-push needs them too), then the stanza.</summary>
+    private async Task EnsureStanzaAsync(CancellationToken cancellationToken)
+    {
+        foreach (var dir in (string[])[Layout.PgBackRestRepository, Layout.PgBackRestLogs, Layout.PgBackRestLocks])
+        {
+            Directory.CreateDirectory(dir);
+        }
+        await PgBackRest.EnsureStanzaAsync(cancellationToken);
+    }
+
+    public async Task<BackupManifest> TakeAsync(CancellationToken cancellationToken)
+    {
+        await using var held = await LockAsync(cancellationToken);
+        if (!await PostgresAnswersAsync(cancellationToken))
+        {
+            throw new StackException("PostgreSQL does not answer on its socket; start the stack with ./quartet up --prod, then back up");
+        }
+        var clock = Stopwatch.StartNew();
+        var (id, takenAt, final, work) = Sets.Begin();
+        try
+        {
+            var pgBackRest = PgBackRest;
+            await EnsureStanzaAsync(cancellationToken);
+            say("PostgreSQL: full base backup (pgBackRest)");
+            var physical = await pgBackRest.BackupAsync(cancellationToken);
+            say("PostgreSQL: logical dump (pg_dump -Fc)");
+            var dump = Path.Combine(work, "quartet.dump");
+            await CommandRunner.RunCheckedAsync(new Command(Tools.Find(null, "pg_dump", "pg_dump (the PostgreSQL image's)"),
+                ["-h", SocketDirectory, "-U", PostgresServer.Superuser, "-Fc", "-f", dump, Database]), cancellationToken, timeout: TimeSpan.FromHours(6));
+            say("Redis: snapshot (SYNC)");
+            var snapshot = Path.Combine(work, "redis.rdb");
+            await SnapshotRedisAsync(snapshot, cancellationToken);
+
+            List<BackupFile> files = [await BackupManifest.DescribeAsync(dump, cancellationToken), await BackupManifest.DescribeAsync(snapshot, cancellationToken)];
+            var manifest = new BackupManifest(id, takenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0);
+            say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
+            await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
+            var listing = await CommandRunner.RunCheckedAsync(new Command(Tools.Find(null, "pg_restore", "pg_restore (the PostgreSQL image's)"), ["--list", dump]),
+                cancellationToken, timeout: TimeSpan.FromMinutes(30));
+            if (!listing.Output.Contains("TABLE DATA", StringComparison.Ordinal))
+            {
+                throw new StackException("the logical dump lists no table data");
+            }
+            if (await manifest.CheckFilesAsync(work, cancellationToken) is { Count: > 0 } problems)
+            {
+                throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
+            }
+            manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) };
+            await manifest.WriteAsync(work, cancellationToken);
+            Directory.Move(work, final);
+            await RecordAsync(takenAt, id, cancellationToken);
+            say($"backup {id} done in {manifest.Seconds:0.0} s: base backup {physical.Label} ({BackupSets.Size(physical.RepositoryBytes)} in the repository), " +
+                $"dump and snapshot {BackupSets.Size(manifest.FileBytes)}");
+            await Sets.ApplyRetentionAsync(cancellationToken);
+            return manifest;
+        }
+        catch
+        {
+            Directory.Delete(work, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The success goes into backup_status, which the backend exports (decision 0022). A backup taken before
+    /// migrate has made that table is kept all the same: the alert on a missing success says the rest.
+    /// </summary>
+    private async Task RecordAsync(DateTimeOffset takenAt, string id, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnectionStringBuilder { Host = SocketDirectory, Username = PostgresServer.Superuser, Database = Database, Pooling = false, Timeout = 10 }.ConnectionString;
+        try
+        {
+            await BackupStatus.RecordAsync(connection, BackupStatus.Backup, takenAt, id, cancellationToken);
+        }
+        catch (StackException e)
+        {
+            say($"warning: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL's part of a restore, with the stack stopped: the data folder's contents are copied aside
+    /// into the backups volume, pgBackRest restores the moment (or set) asked, and a private server replays
+    /// the WAL until it is promoted, then stops. The set's Redis snapshot is left for <see cref="RestoreRedisAsync"/>.
+    /// </summary>
+    public async Task<BackupSetInfo> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken)
+    {
+        // Refused before anything else, so a running stack is told at once, not after a scheduled backup's lock.
+        if (await PostgresAnswersAsync(cancellationToken))
+        {
+            throw new StackException("the stack is running (PostgreSQL answers); a restore replaces its data: " +
+                "stop it with ./quartet down, or pass --force to let restore stop it");
+        }
+        await using var held = await LockAsync(cancellationToken);
+        var set = await Sets.ChooseAsync(request, cancellationToken);
+
+        var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        if (Directory.EnumerateFileSystemEntries(PgData).Any())
+        {
+            var aside = Path.Combine(Root, "before-restore", stamp, "postgres");
+            say($"PostgreSQL: copying the data it holds now to {aside} in the backups volume (remove it when the restore is checked)");
+            CopyTree(PgData, aside);
+            foreach (var entry in new DirectoryInfo(PgData).EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo dir)
+                {
+                    dir.Delete(recursive: true);
+                }
+                else
+                {
+                    entry.Delete();
+                }
+            }
+        }
+        say($"PostgreSQL: restoring to {request.Describe(set)}");
+        var clock = Stopwatch.StartNew();
+        await PgBackRest.RestoreAsync(request.To, request.Id is null ? null : set.Manifest.PhysicalLabel, cancellationToken);
+        await RecoverAsync(cancellationToken);
+        say($"PostgreSQL: recovered and promoted after {clock.Elapsed.TotalSeconds:0.0} s");
+
+        var staged = Path.GetDirectoryName(StagedSnapshot)!;
+        Directory.CreateDirectory(staged);
+        File.SetUnixFileMode(staged, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.Copy(Path.Combine(set.Directory, "redis.rdb"), StagedSnapshot, overwrite: true);
+        // Redis's account reads it in the next step (it cannot read the sets).
+        File.SetUnixFileMode(StagedSnapshot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        say($"Redis: the snapshot of backup {set.Manifest.Id} ({set.Manifest.TakenAt:O}) is ready to load");
+        return set;
+    }
+
+    /// <summary>
+    /// Redis's part of a restore (as Redis's account, Redis stopped): its files move aside into a folder of the
+    /// volume, and the snapshot becomes the base of a new append-only file, which Redis loads at its next
+    /// start. An empty AOF of its own would make Redis ignore a plain snapshot (decision 0019). The AOF's first
+    /// command drops the snapshot's auth epochs, which Redis then reads again from PostgreSQL (decision 0014).
+    /// </summary>
+    public async Task RestoreRedisAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(StagedSnapshot))
+        {
+            throw new StackException("no Redis snapshot is waiting to be loaded; run ./quartet restore");
+        }
+        if (await RedisWire.AnswersAsync(RedisHost, RedisPort, cancellationToken))
+        {
+            throw new StackException("Redis is running; a restore replaces its data: stop the stack with ./quartet down first");
+        }
+        var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var current = new DirectoryInfo(RedisData).EnumerateFileSystemInfos().Where(e => !e.Name.StartsWith("before-restore-", StringComparison.Ordinal)).ToList();
+        if (current.Count > 0)
+        {
+            var aside = Path.Combine(RedisData, "before-restore-" + stamp);
+            Directory.CreateDirectory(aside);
+            foreach (var entry in current)
+            {
+                var to = Path.Combine(aside, entry.Name);
+                if (entry is DirectoryInfo dir)
+                {
+                    dir.MoveTo(to);
+                }
+                else
+                {
+                    ((FileInfo)entry).MoveTo(to);
+                }
+            }
+            say($"Redis: the files it held now moved to {aside} in its volume (remove them when the restore is checked)");
+        }
+        var aof = Path.Combine(RedisData, "appendonlydir");
+        Directory.CreateDirectory(aof);
+        File.Copy(StagedSnapshot, Path.Combine(aof, "appendonly.aof.1.base.rdb"));
+        const string DropEpochs = "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n";
+        await File.WriteAllTextAsync(Path.Combine(aof, "appendonly.aof.1.incr.aof"), Resp("EVAL", DropEpochs, "0", RedisKeyPrefix + "user:*:epoch"), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(aof, "appendonly.aof.manifest"),
+            "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n", cancellationToken);
+        say("Redis: the snapshot is the base of a new append-only file; Redis loads it at its next start, without the auth epochs");
+    }
+
+    /// <summary>The Redis snapshot rule of decision 0019, a save of ours: SYNC streams a fresh RDB, checked by its magic before it counts.</summary>
+    private static async Task SnapshotRedisAsync(string destination, CancellationToken cancellationToken)
+    {
+        var password = File.Exists(RedisPasswordFile) ? (await File.ReadAllTextAsync(RedisPasswordFile, cancellationToken)).TrimEnd('\r', '\n') : "";
+        if (password.Length == 0)
+        {
+            throw new StackException($"the redis_backup_password secret is missing ({RedisPasswordFile}); make it with scripts/generate-secrets.sh");
+        }
+        await using var redis = await RedisWire.ConnectAsync(RedisHost, RedisPort, RedisUser, password, cancellationToken);
+        await using (var file = File.Create(destination))
+        {
+            await redis.SyncSnapshotAsync(file, TimeSpan.FromMinutes(30), cancellationToken);
+        }
+        var magic = new byte[5];
+        await using (var file = File.OpenRead(destination))
+        {
+            if (await file.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken) < magic.Length || !magic.AsSpan().SequenceEqual("REDIS"u8))
+            {
+                throw new StackException("redis sent a snapshot that is not an RDB file; see ./quartet logs redis");
+            }
+        }
+    }
+
+    /// <summary>Runs the restored cluster privately (socket only, archiving as the stack does) until it has replayed the WAL and promoted itself.</summary>
+    private static async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        const string Socket = "/tmp/quartet-restore";
+        Directory.CreateDirectory(Socket);
+        var pgCtl = Tools.Find(null, "pg_ctl", "pg_ctl (the PostgreSQL image's)");
+        var options = $"-c listen_addresses='' -c unix_socket_directories={Socket} -c archive_mode=on -c wal_level=replica " +
+            "-c archive_timeout=60 -c \"archive_command=pgbackrest --stanza=quartet archive-push %p\"";
+        await CommandRunner.RunCheckedAsync(new Command(pgCtl, ["-D", PgData, "-l", "/tmp/postgres-restore.log", "-o", options, "-w", "-t", "3600", "start"]),
+            cancellationToken, timeout: TimeSpan.FromHours(1));
+        try
+        {
+            var connection = new NpgsqlConnectionStringBuilder { Host = Socket, Username = PostgresServer.Superuser, Database = "postgres", Pooling = false, Timeout = 5 }.ConnectionString;
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                await using var db = new NpgsqlConnection(connection);
+                await db.OpenAsync(cancellationToken);
+                await using var command = new NpgsqlCommand("SELECT NOT pg_is_in_recovery()", db);
+                if ((bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+                {
+                    break;
+                }
+                if (clock.Elapsed > TimeSpan.FromHours(1))
+                {
+                    throw new StackException("PostgreSQL was still replaying WAL after an hour\n" + await File.ReadAllTextAsync("/tmp/postgres-restore.log", cancellationToken));
+                }
+                await Task.Delay(200, cancellationToken);
+            }
+        }
+        finally
+        {
+            await CommandRunner.RunAsync(new Command(pgCtl, ["-D", PgData, "-m", "fast", "-w", "stop"]), CancellationToken.None, timeout: TimeSpan.FromMinutes(5));
+        }
+    }
+
+    private static async Task<bool> PostgresAnswersAsync(CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(SocketDirectory, ".s.PGSQL.5432");
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>One backup, restore or verification at a time: the scheduled one and one asked for wait for each other.</summary>
+    private async Task<FileStream> LockAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Layout.PgBackRestLocks);
+        // Not pgBackRest's own name (<stanza>-<command>.lock), which it takes during the backup.
+        var path = Path.Combine(Layout.PgBackRestLocks, "sets.lock");
+        var waited = Stopwatch.StartNew();
+        var told = false;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (waited.Elapsed < TimeSpan.FromHours(6))
+            {
+                if (!told)
+                {
+                    say("another backup or restore is running; waiting for it");
+                    told = true;
+                }
+                await Task.Delay(1000, cancellationToken);
+            }
+        }
+    }
+
+    private static string Resp(params string[] command)
+    {
+        var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"*{command.Length}\r\n");
+        foreach (var part in command)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
+        }
+        return text.ToString();
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+        foreach (var dir in Directory.GetDirectories(from))
+        {
+            CopyTree(dir, Path.Combine(to, Path.GetFileName(dir)));
+        }
+    }
+}

@@ -246,6 +246,11 @@ compose_logs() {
 # stops the stack first; restore then loads PostgreSQL's and Redis's data and starts the stack again.
 compose_backup() { [[ "$(compose_flavor)" == prod ]] || die "backups are part of the production stack (./quartet up --prod)"; compose exec -T backup quartet-backup backup "$@" </dev/null; }
 compose_backups() { [[ "$(compose_flavor)" == prod ]] || die "backups are part of the production stack (./quartet up --prod)"; compose exec -T backup quartet-backup list "$@" </dev/null; }
+compose_drill() {
+  [[ "$(compose_flavor)" == prod ]] || die "drills are part of the production stack (./quartet up --prod)"
+  (($# == 0)) || die "drill: unknown argument '$1'"
+  compose exec -T backup quartet-backup drill </dev/null
+}
 compose_restore() {
   [[ "$(compose_flavor)" == prod ]] || die "backups are part of the production stack (./quartet up --prod)"
   [[ " $* " != *" --force "* ]] || compose stop </dev/null

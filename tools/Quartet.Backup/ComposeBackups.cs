@@ -15,7 +15,7 @@ namespace Quartet.Backup;
 /// <see cref="RetentionPolicy"/>. The container reaches PostgreSQL's data folder (read-only while backing
 /// up) and its Unix socket through volumes, and Redis as a user that may only snapshot.
 /// </summary>
-public sealed class ComposeBackups(Action<string> say)
+public sealed partial class ComposeBackups(Action<string> say)
 {
     public const string Root = "/var/lib/pgbackrest";
     public const string PgData = "/var/lib/postgresql/data";
@@ -38,12 +38,20 @@ public sealed class ComposeBackups(Action<string> say)
     /// <summary>Listing, checking, retention and the choice of a set, as native mode does them.</summary>
     public BackupSets Sets => new(Layout, PgBackRest, Retention, say);
 
+    /// <summary>The stack's PostgreSQL as its superuser, through the socket volume.</summary>
+    private static PostgresAccess Postgres => PostgresAccess.Socket(SocketDirectory);
+
     private PgBackRest PgBackRest => new(Layout, new PostgresServer(PgData, 5432, "", "/tmp", "/tmp") { SocketDirectory = SocketDirectory }, Retention.Daily);
 
-    /// <summary>The schedule: a set whenever the newest is older than <paramref name="interval"/> (at once when there is none).</summary>
-    public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)
+    /// <summary>
+    /// The schedule: a set whenever the newest is older than the backup interval (at once when there is
+    /// none), and a drill whenever backup_status's last drill is older than the drill interval; a failed
+    /// drill is tried again after <see cref="BackupSchedule.RetryAfter"/> (or the interval, when shorter).
+    /// </summary>
+    public async Task RunAsync(BackupSchedule schedule, CancellationToken cancellationToken)
     {
-        say($"backing up every {interval} (QUARTET_BACKUP_INTERVAL); retention {Retention}; backups in the volume at {Root}");
+        say($"scheduled: {schedule} (QUARTET_BACKUP_INTERVAL, QUARTET_DRILL_INTERVAL); retention {Retention}; backups in the volume at {Root}");
+        var drillFailedAt = DateTimeOffset.MinValue;
         while (true)
         {
             var wait = TimeSpan.FromMinutes(5);
@@ -51,17 +59,42 @@ public sealed class ComposeBackups(Action<string> say)
             {
                 await EnsureStanzaAsync(cancellationToken);
                 var sets = await Sets.ListAsync(cancellationToken);
-                var due = sets.Count == 0 ? DateTimeOffset.UtcNow : sets[^1].Manifest.TakenAt + interval;
-                if (due <= DateTimeOffset.UtcNow)
+                if (schedule.Backup is { } interval)
                 {
-                    await TakeAsync(cancellationToken);
-                    due = DateTimeOffset.UtcNow + interval;
+                    var due = sets.Count == 0 ? DateTimeOffset.UtcNow : sets[^1].Manifest.TakenAt + interval;
+                    if (due <= DateTimeOffset.UtcNow)
+                    {
+                        await TakeAsync(cancellationToken);
+                        due = DateTimeOffset.UtcNow + interval;
+                    }
+                    wait = due - DateTimeOffset.UtcNow;
                 }
-                wait = due - DateTimeOffset.UtcNow;
+                if (schedule.Drill is { } every && (sets.Count > 0 || schedule.Backup is not null))
+                {
+                    var last = (await BackupStatus.ReadAsync(Postgres.ConnectionString(Database), cancellationToken)).GetValueOrDefault(BackupStatus.Drill, DateTimeOffset.MinValue);
+                    var retry = every < BackupSchedule.RetryAfter ? every : BackupSchedule.RetryAfter;
+                    var due = last == DateTimeOffset.MinValue ? DateTimeOffset.UtcNow : last + every;
+                    due = drillFailedAt + retry > due ? drillFailedAt + retry : due;
+                    if (due <= DateTimeOffset.UtcNow)
+                    {
+                        try
+                        {
+                            await DrillAsync(cancellationToken);
+                            due = DateTimeOffset.UtcNow + every;
+                        }
+                        catch (StackException)
+                        {
+                            drillFailedAt = DateTimeOffset.UtcNow;
+                            due = drillFailedAt + retry;
+                            throw;
+                        }
+                    }
+                    wait = schedule.Backup is null || due - DateTimeOffset.UtcNow < wait ? due - DateTimeOffset.UtcNow : wait;
+                }
             }
-            catch (StackException e)
+            catch (Exception e) when (e is StackException or NpgsqlException)
             {
-                say($"error: scheduled backup failed, retrying in {wait.TotalMinutes:0} minutes: {e.Message}");
+                say($"error: scheduled run failed, trying again in {wait.TotalMinutes:0} minutes: {e.Message}");
             }
             await Task.Delay(wait < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait > TimeSpan.FromHours(1) ? TimeSpan.FromHours(1) : wait, cancellationToken);
         }
@@ -94,22 +127,15 @@ public sealed class ComposeBackups(Action<string> say)
             var physical = await pgBackRest.BackupAsync(cancellationToken);
             say("PostgreSQL: logical dump (pg_dump -Fc)");
             var dump = Path.Combine(work, "quartet.dump");
-            await CommandRunner.RunCheckedAsync(new Command(Tools.Find(null, "pg_dump", "pg_dump (the PostgreSQL image's)"),
-                ["-h", SocketDirectory, "-U", PostgresServer.Superuser, "-Fc", "-f", dump, Database]), cancellationToken, timeout: TimeSpan.FromHours(6));
+            var rows = await LogicalDump.TakeAsync(Postgres, Database, dump, cancellationToken);
             say("Redis: snapshot (SYNC)");
             var snapshot = Path.Combine(work, "redis.rdb");
             await SnapshotRedisAsync(snapshot, cancellationToken);
 
             List<BackupFile> files = [await BackupManifest.DescribeAsync(dump, cancellationToken), await BackupManifest.DescribeAsync(snapshot, cancellationToken)];
-            var manifest = new BackupManifest(id, takenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0);
+            var manifest = new BackupManifest(id, takenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0) { Rows = rows };
             say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
             await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
-            var listing = await CommandRunner.RunCheckedAsync(new Command(Tools.Find(null, "pg_restore", "pg_restore (the PostgreSQL image's)"), ["--list", dump]),
-                cancellationToken, timeout: TimeSpan.FromMinutes(30));
-            if (!listing.Output.Contains("TABLE DATA", StringComparison.Ordinal))
-            {
-                throw new StackException("the logical dump lists no table data");
-            }
             if (await manifest.CheckFilesAsync(work, cancellationToken) is { Count: > 0 } problems)
             {
                 throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
@@ -136,7 +162,7 @@ public sealed class ComposeBackups(Action<string> say)
     /// </summary>
     private async Task RecordAsync(DateTimeOffset takenAt, string id, CancellationToken cancellationToken)
     {
-        var connection = new NpgsqlConnectionStringBuilder { Host = SocketDirectory, Username = PostgresServer.Superuser, Database = Database, Pooling = false, Timeout = 10 }.ConnectionString;
+        var connection = Postgres.ConnectionString(Database);
         try
         {
             await BackupStatus.RecordAsync(connection, BackupStatus.Backup, takenAt, id, cancellationToken);
@@ -184,7 +210,7 @@ public sealed class ComposeBackups(Action<string> say)
         say($"PostgreSQL: restoring to {request.Describe(set)}");
         var clock = Stopwatch.StartNew();
         await PgBackRest.RestoreAsync(request.To, request.Id is null ? null : set.Manifest.PhysicalLabel, cancellationToken);
-        await RecoverAsync(cancellationToken);
+        await RecoverAsync(PgData, "/tmp/quartet-restore", archive: true, _ => Task.CompletedTask, cancellationToken);
         say($"PostgreSQL: recovered and promoted after {clock.Elapsed.TotalSeconds:0.0} s");
 
         var staged = Path.GetDirectoryName(StagedSnapshot)!;
@@ -267,23 +293,28 @@ public sealed class ComposeBackups(Action<string> say)
         }
     }
 
-    /// <summary>Runs the restored cluster privately (socket only, archiving as the stack does) until it has replayed the WAL and promoted itself.</summary>
-    private static async Task RecoverAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a restored cluster privately (socket only) until it has replayed the WAL and promoted itself,
+    /// then <paramref name="whilePromoted"/>, then stops it. A restore archives as the stack does; a drill's
+    /// throwaway cluster never archives (its new timeline must not reach the live repository).
+    /// </summary>
+    private static async Task RecoverAsync(string data, string socket, bool archive, Func<PostgresAccess, Task> whilePromoted, CancellationToken cancellationToken)
     {
-        const string Socket = "/tmp/quartet-restore";
-        Directory.CreateDirectory(Socket);
+        Directory.CreateDirectory(socket);
+        var log = Path.Combine("/tmp", Path.GetFileName(socket) + ".log");
         var pgCtl = Tools.Find(null, "pg_ctl", "pg_ctl (the PostgreSQL image's)");
-        var options = $"-c listen_addresses='' -c unix_socket_directories={Socket} -c archive_mode=on -c wal_level=replica " +
-            "-c archive_timeout=60 -c \"archive_command=pgbackrest --stanza=quartet archive-push %p\"";
-        await CommandRunner.RunCheckedAsync(new Command(pgCtl, ["-D", PgData, "-l", "/tmp/postgres-restore.log", "-o", options, "-w", "-t", "3600", "start"]),
+        var options = $"-c listen_addresses='' -c unix_socket_directories={socket} " + (archive
+            ? "-c archive_mode=on -c wal_level=replica -c archive_timeout=60 -c \"archive_command=pgbackrest --stanza=quartet archive-push %p\""
+            : "-c archive_mode=off -c shared_buffers=32MB -c max_parallel_workers_per_gather=0");
+        await CommandRunner.RunCheckedAsync(new Command(pgCtl, ["-D", data, "-l", log, "-o", options, "-w", "-t", "3600", "start"]),
             cancellationToken, timeout: TimeSpan.FromHours(1));
         try
         {
-            var connection = new NpgsqlConnectionStringBuilder { Host = Socket, Username = PostgresServer.Superuser, Database = "postgres", Pooling = false, Timeout = 5 }.ConnectionString;
+            var access = PostgresAccess.Socket(socket);
             var clock = Stopwatch.StartNew();
             while (true)
             {
-                await using var db = new NpgsqlConnection(connection);
+                await using var db = new NpgsqlConnection(access.ConnectionString("postgres"));
                 await db.OpenAsync(cancellationToken);
                 await using var command = new NpgsqlCommand("SELECT NOT pg_is_in_recovery()", db);
                 if ((bool)(await command.ExecuteScalarAsync(cancellationToken))!)
@@ -292,18 +323,19 @@ public sealed class ComposeBackups(Action<string> say)
                 }
                 if (clock.Elapsed > TimeSpan.FromHours(1))
                 {
-                    throw new StackException("PostgreSQL was still replaying WAL after an hour\n" + await File.ReadAllTextAsync("/tmp/postgres-restore.log", cancellationToken));
+                    throw new StackException("PostgreSQL was still replaying WAL after an hour\n" + await File.ReadAllTextAsync(log, cancellationToken));
                 }
                 await Task.Delay(200, cancellationToken);
             }
+            await whilePromoted(access);
         }
         finally
         {
-            await CommandRunner.RunAsync(new Command(pgCtl, ["-D", PgData, "-m", "fast", "-w", "stop"]), CancellationToken.None, timeout: TimeSpan.FromMinutes(5));
+            await CommandRunner.RunAsync(new Command(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"]), CancellationToken.None, timeout: TimeSpan.FromMinutes(5));
         }
     }
 
-    private static async Task<bool> PostgresAnswersAsync(CancellationToken cancellationToken)
+    internal static async Task<bool> PostgresAnswersAsync(CancellationToken cancellationToken)
     {
         var path = Path.Combine(SocketDirectory, ".s.PGSQL.5432");
         if (!File.Exists(path))
@@ -323,7 +355,7 @@ public sealed class ComposeBackups(Action<string> say)
     }
 
     /// <summary>One backup, restore or verification at a time: the scheduled one and one asked for wait for each other.</summary>
-    private async Task<FileStream> LockAsync(CancellationToken cancellationToken)
+    internal async Task<FileStream> LockAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Layout.PgBackRestLocks);
         // Not pgBackRest's own name (<stanza>-<command>.lock), which it takes during the backup.

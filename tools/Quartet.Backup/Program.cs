@@ -26,7 +26,8 @@ try
         ["list", "--verify"] => await ListAsync(verify: true),
         ["restore", .. var rest] => await RestoreAsync(rest),
         ["restore-redis"] => await RestoreRedisAsync(),
-        _ => throw new StackException($"usage: quartet-backup run|backup|list [--verify]|restore [--to TIME | BACKUP] [--force]|restore-redis (not '{string.Join(' ', args)}')"),
+        ["drill"] => await DrillAsync(),
+        _ => throw new StackException($"usage: quartet-backup run|backup|list [--verify]|restore [--to TIME | BACKUP] [--force]|restore-redis|drill (not '{string.Join(' ', args)}')"),
     };
 }
 catch (StackException e)
@@ -42,14 +43,22 @@ catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 
 async Task<int> RunAsync()
 {
-    // QUARTET_BACKUP_INTERVAL as the native supervisor reads it; off keeps the service idle, for manual backups only.
-    if (BackupSchedule.FromEnvironment().Backup is not { } interval)
+    // QUARTET_BACKUP_INTERVAL and QUARTET_DRILL_INTERVAL as the native supervisor reads them; both off keep
+    // the service idle, for backups and drills asked for by hand.
+    var schedule = BackupSchedule.FromEnvironment();
+    if (schedule.IsOff)
     {
-        Say("QUARTET_BACKUP_INTERVAL is off: no scheduled backups; ./quartet backup still takes one");
+        Say("QUARTET_BACKUP_INTERVAL and QUARTET_DRILL_INTERVAL are off: nothing scheduled; ./quartet backup and drill still run");
         await Task.Delay(Timeout.Infinite, cancel.Token);
         return 0;
     }
-    await backups.RunAsync(interval, cancel.Token);
+    await backups.RunAsync(schedule, cancel.Token);
+    return 0;
+}
+
+async Task<int> DrillAsync()
+{
+    await backups.DrillAsync(cancel.Token);
     return 0;
 }
 

@@ -71,7 +71,8 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
         }
         await stack.PgBackRest.VerifyAsync(set.Manifest.PhysicalLabel, cancellationToken);
 
-        var newest = await CloseSegmentAsync(cancellationToken);
+        var newest = await LogicalDump.CloseSegmentAsync(stack.Postgres.ConnectionString("postgres", pooling: false), ArchiveWait,
+            $"{stack.BackupLayout.PgBackRestLogs} and {stack.Postgres.LogFile}", cancellationToken);
         say($"drill: the live stack's WAL is archived up to {newest}; restoring to the end of the archive in {Directory}");
 
         var throwaway = new Throwaway(stack, Directory);
@@ -112,7 +113,7 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
             }
             say($"drill: PostgreSQL restored to {lsn} (at or past {newest}) with all {migrations} migrations");
 
-            await CheckDumpAsync(set, pg, cancellationToken);
+            await LogicalDump.CheckLoadsAsync(PostgresAccess.Tcp(pg), set, DumpCheckDatabase, say, cancellationToken);
 
             await throwaway.Redis.RestoreSnapshotAsync(Path.Combine(set.Directory, "redis.rdb"), cancellationToken);
             await throwaway.Redis.StartAsync(cancellationToken);
@@ -138,71 +139,6 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
             $"backup {set.Manifest.Id} restored to {newest}", cancellationToken);
         say($"drill passed in {report.Seconds:0.0} s: backup {set.Manifest.Id} restored to the newest archived moment, verified, and the throwaway stack removed");
         return report;
-    }
-
-    /// <summary>
-    /// Closes the live cluster's current WAL segment and waits until the archive has it: the moment a
-    /// restore must reach. Nothing of the data changes.
-    /// </summary>
-    private async Task<string> CloseSegmentAsync(CancellationToken cancellationToken)
-    {
-        await using var live = new NpgsqlConnection(stack.Postgres.ConnectionString("postgres", pooling: false));
-        await live.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT lsn::text, pg_walfile_name(lsn) FROM pg_switch_wal() AS lsn", live);
-        string lsn, segment;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            await reader.ReadAsync(cancellationToken);
-            (lsn, segment) = (reader.GetString(0), reader.GetString(1));
-        }
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            await using var archiver = new NpgsqlCommand("SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_wal, '') FROM pg_stat_archiver", live);
-            await using var reader = await archiver.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            var (archived, failed) = (reader.GetString(0), reader.GetString(1));
-            // Segment names on one timeline sort in WAL order.
-            if (string.CompareOrdinal(archived[..Math.Min(24, archived.Length)], segment) >= 0)
-            {
-                return lsn;
-            }
-            if (clock.Elapsed > ArchiveWait)
-            {
-                throw new StackException($"WAL segment {segment} was not archived within {ArchiveWait.TotalSeconds:0} s (last archived {archived}, last failed {failed}); " +
-                    $"see {stack.BackupLayout.PgBackRestLogs} and {stack.Postgres.LogFile}");
-            }
-            await Task.Delay(200, cancellationToken);
-        }
-    }
-
-    /// <summary>The set's logical dump, loaded into a database of the throwaway cluster, holds the rows the manifest counted.</summary>
-    private async Task CheckDumpAsync(BackupSetInfo set, PostgresServer pg, CancellationToken cancellationToken)
-    {
-        await pg.EnsureDatabaseAsync(DumpCheckDatabase, cancellationToken);
-        await CommandRunner.RunCheckedAsync(new Command(Tools.Postgres("pg_restore"),
-            ["-h", "127.0.0.1", "-p", pg.Port.ToString(CultureInfo.InvariantCulture), "-U", PostgresServer.Superuser, "--exit-on-error",
-                "-d", DumpCheckDatabase, Path.Combine(set.Directory, "quartet.dump")])
-        {
-            Environment = new Dictionary<string, string?> { ["PGPASSWORD"] = pg.Password },
-        }, cancellationToken, timeout: TimeSpan.FromHours(6));
-        if (set.Manifest.Rows is not { } expected)
-        {
-            say($"drill: the dump of backup {set.Manifest.Id} loads; its manifest counts no rows (taken by an older version), so they are not compared");
-            return;
-        }
-        await using var loaded = new NpgsqlConnection(pg.ConnectionString(DumpCheckDatabase, pooling: false));
-        await loaded.OpenAsync(cancellationToken);
-        var rows = await StackBackups.CountRowsAsync(loaded, null, cancellationToken);
-        var differences = expected.Keys.Union(rows.Keys).Order(StringComparer.Ordinal)
-            .Where(t => expected.GetValueOrDefault(t, -1) != rows.GetValueOrDefault(t, -1))
-            .Select(t => $"{t}: {rows.GetValueOrDefault(t, -1)} rows, the manifest says {expected.GetValueOrDefault(t, -1)}")
-            .ToList();
-        if (differences.Count > 0)
-        {
-            throw new StackException($"the dump of backup {set.Manifest.Id} does not hold what its manifest counted: {string.Join("; ", differences)}");
-        }
-        say($"drill: the dump of backup {set.Manifest.Id} loads and holds the rows its manifest counted ({rows.Values.Sum()} in {rows.Count} tables)");
     }
 
     /// <summary>The development admin's token, then the admin list of users: how many the API says there are.</summary>

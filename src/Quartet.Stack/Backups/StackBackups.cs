@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Npgsql;
 
 namespace Quartet.Stack.Backups;
 
@@ -36,7 +35,7 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             var physical = await pgBackRest.BackupAsync(cancellationToken);
             say("PostgreSQL: logical dump (pg_dump -Fc)");
             var dump = Path.Combine(work, "quartet.dump");
-            var rows = await DumpAsync(dump, cancellationToken);
+            var rows = await LogicalDump.TakeAsync(PostgresAccess.Tcp(stack.Postgres), NativeStack.Database, dump, cancellationToken);
             say("Redis: snapshot (BGSAVE)");
             var snapshot = Path.Combine(work, "redis.rdb");
             await stack.Redis.SnapshotAsync(snapshot, cancellationToken);
@@ -45,7 +44,6 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             var manifest = new BackupManifest(id, takenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0) { Rows = rows };
             say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
             await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
-            await CheckDumpAsync(dump, cancellationToken);
             if (await manifest.CheckFilesAsync(work, cancellationToken) is { Count: > 0 } problems)
             {
                 throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
@@ -135,58 +133,5 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             say($"Redis: dropped {dropped} auth epochs from the snapshot; they are read again from PostgreSQL");
         });
         return set;
-    }
-
-    /// <summary>
-    /// pg_dump from a snapshot exported by a transaction that counts every table's rows in that same
-    /// snapshot, so the counts are exactly the dump's (a restore drill checks them).
-    /// </summary>
-    private async Task<IReadOnlyDictionary<string, long>> DumpAsync(string path, CancellationToken cancellationToken)
-    {
-        var pg = stack.Postgres;
-        await using var connection = new NpgsqlConnection(pg.ConnectionString(NativeStack.Database, pooling: false));
-        await connection.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        await using var export = new NpgsqlCommand("SELECT pg_export_snapshot()", connection, transaction);
-        var snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
-        var rows = await CountRowsAsync(connection, transaction, cancellationToken);
-        await CommandRunner.RunCheckedAsync(new Command(Tools.Postgres("pg_dump"),
-            ["-h", "127.0.0.1", "-p", pg.Port.ToString(CultureInfo.InvariantCulture), "-U", PostgresServer.Superuser, "-Fc", "--snapshot=" + snapshot, "-f", path, NativeStack.Database])
-        {
-            Environment = new Dictionary<string, string?> { ["PGPASSWORD"] = pg.Password },
-        }, cancellationToken, timeout: TimeSpan.FromHours(6));
-        await transaction.CommitAsync(cancellationToken);
-        return rows;
-    }
-
-    /// <summary>Rows per table of the public schema, as the connection's transaction sees them.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100", Justification = "Table names come from the catalogue, quoted.")]
-    public static async Task<IReadOnlyDictionary<string, long>> CountRowsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
-    {
-        var tables = new List<string>();
-        await using (var list = new NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", connection, transaction))
-        await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                tables.Add(reader.GetString(0));
-            }
-        }
-        var rows = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var table in tables)
-        {
-            await using var count = new NpgsqlCommand($"SELECT count(*) FROM public.\"{table.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", connection, transaction);
-            rows[table] = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
-        }
-        return rows;
-    }
-
-    private static async Task CheckDumpAsync(string path, CancellationToken cancellationToken)
-    {
-        var listing = await CommandRunner.RunCheckedAsync(new Command(Tools.Postgres("pg_restore"), ["--list", path]), cancellationToken, timeout: TimeSpan.FromMinutes(30));
-        if (!listing.Output.Contains("TABLE DATA", StringComparison.Ordinal))
-        {
-            throw new StackException("the logical dump lists no table data");
-        }
     }
 }

@@ -199,7 +199,7 @@ public sealed class DrillTests(NativeBackupFixture fixture)
     {
         await using var db = await fixture.OpenDatabaseAsync(ct);
         var sums = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var table in (await StackBackups.CountRowsAsync(db, null, ct)).Keys.Where(t => t != "backup_status"))
+        foreach (var table in (await LogicalDump.CountRowsAsync(db, null, ct)).Keys.Where(t => t != "backup_status"))
         {
 #pragma warning disable CA2100 // table names come from the catalogue, quoted
             var rows = table == "mail_outbox" ? "(SELECT id, template, recipient, user_id, created_at FROM mail_outbox)" : $"\"{table}\"";

@@ -112,7 +112,7 @@ public sealed partial class ProductionStackTests
         var rolled = clock.Elapsed;
         await Task.Delay(TimeSpan.FromSeconds(3), Cancellation);
         var result = await load.StopAsync();
-        Say($"./quartet deploy: exit {deploy.ExitCode} after {rolled.TotalSeconds:0} s ({Replicas} replicas, image build and migrate included); under load: {result}");
+        Say($"./quartet deploy: exit {deploy.ExitCode} after {rolled.TotalSeconds:0} s ({Replicas} replicas; backup, image build and migrate included); under load: {result}");
         Assert.True(deploy.Succeeded, $"./quartet deploy exited with {deploy.ExitCode}\n{deploy.Tail()}");
 
         var after = await HealthyBackendsAsync(Replicas, TimeSpan.FromSeconds(30));

@@ -143,6 +143,24 @@ public sealed partial class ProductionStackTests(ProductionStack stack) : StackT
         Assert.Matches("Secret '[a-z_]+' in .* is the published development value; make a new one with scripts/generate-secrets.sh --force", up.Output);
     }
 
+    /// <summary>More replicas than PostgreSQL has connections for would answer 503 under load: up refuses them, and the running stack is untouched.</summary>
+    [Fact, Step(13)]
+    public async Task UpRefusesMoreReplicaPoolsThanPostgresHasConnections()
+    {
+        Stack.RequireUp();
+        var before = await Stack.InspectAsync("backend", Cancellation);
+        var environment = Suite.Environment(Stack.Port);
+        environment["QUARTET_BACKEND_REPLICAS"] = "5";
+
+        var up = await Suite.RunAsync([Path.Combine(Suite.Root, "quartet"), "up", "--prod"], environment, TimeSpan.FromMinutes(2), Cancellation);
+
+        Say($"./quartet up --prod with 5 replicas of 20 connections: exit {up.ExitCode}: {up.Tail(1)}");
+        Assert.NotEqual(0, up.ExitCode);
+        Assert.Contains("6 × QUARTET_DB_POOL_SIZE=20 + 10 connections exceed PostgreSQL's 100", up.Output, StringComparison.Ordinal);
+        var after = await Stack.InspectAsync("backend", Cancellation);
+        Assert.True(after.ID == before.ID && after.State.StartedAt == before.State.StartedAt, "the refused up changed the running backend");
+    }
+
     /// <summary>Production's backend reaches nothing outside but the relay, through mail-egress (a plain TCP pipe on the edge network).</summary>
     [Fact, Step(14)]
     public async Task OnlyMailEgressAndNginxAreOnTheEdgeNetwork()

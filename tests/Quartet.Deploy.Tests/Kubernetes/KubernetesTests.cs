@@ -151,6 +151,30 @@ public sealed class KubernetesTests(RenderedManifests manifests) : IClassFixture
         Assert.Equal(0, (long?)deployment["spec"]!["strategy"]!["rollingUpdate"]!["maxUnavailable"]);
     }
 
+    /// <summary>
+    /// Every backend pool the autoscaler may run, one more pod's during a rollout and 10 spare fit in the
+    /// in-cluster PostgreSQL's connections; past them it refuses connections and requests fail with 503.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void TheBackendPodsPoolsFitInPostgresConnections(string name)
+    {
+        var overlay = manifests.Overlay(name);
+        var deployment = overlay.Get("Deployment", "backend");
+        var pool = long.Parse(Env(Containers(deployment["spec"]!["template"]!["spec"]!).Single(), "Database__MaxPoolSize")
+            ?? throw new Xunit.Sdk.XunitException("the backend sets no Database__MaxPoolSize: the process default of 50 per pod"), System.Globalization.CultureInfo.InvariantCulture);
+        var pods = (long)overlay.Get("HorizontalPodAutoscaler", "backend")["spec"]!["maxReplicas"]! + (long)deployment["spec"]!["strategy"]!["rollingUpdate"]!["maxSurge"]!;
+        if (overlay.OfKind("StatefulSet").FirstOrDefault(s => (string?)s["metadata"]!["name"] == "postgres") is not { } postgres)
+        {
+            Assert.True(pods * pool + 10 <= 140, $"{name}: {pods} pods x {pool} connections need more than the 140 docs/operations.md asks of an external server");
+            return;
+        }
+        var args = (Containers(postgres["spec"]!["template"]!["spec"]!).Single()["args"]?.AsArray() ?? []).Select(a => (string?)a).ToList();
+        var setting = args.FirstOrDefault(a => a?.StartsWith("max_connections=", StringComparison.Ordinal) == true);
+        var max = setting is null ? 100 : long.Parse(setting["max_connections=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(pods * pool + 10 <= max, $"{name}: {pods} pods x {pool} connections + 10 exceed the in-cluster PostgreSQL's {max}");
+    }
+
     [Fact]
     public void TheProductionOverlayScalesFurtherAndExposesOnlyNginx()
     {

@@ -4,7 +4,20 @@ using Docker.DotNet.Models;
 namespace Quartet.Deploy.Tests.Compose;
 
 /// <summary>A user who registered, logged in and wrote a note through nginx; later checks reuse the session.</summary>
-public sealed record StackUser(string Email, HttpClient Client, CookieKeeper Cookies, Guid NoteId);
+public sealed record StackUser(string Email, HttpClient Client, CookieKeeper Cookies, Guid NoteId)
+{
+    /// <summary>Registers a new user through <paramref name="client"/> (nginx), logs in (session and CSRF token) and writes a note.</summary>
+    public static async Task<StackUser> CreateAsync(HttpClient client, CookieKeeper cookies, string who, ComposeLog log)
+    {
+        var email = ApiClient.NewEmail(who);
+        log.Say($"register {email} and log in through nginx at {client.BaseAddress}");
+        await client.RegisterAsync(email);
+        await client.LoginAsync(email);
+        var note = await client.CreateNoteAsync("compose check", "written through nginx", ["ci"]);
+        log.Say($"created note {note.Id}");
+        return new StackUser(email, client, cookies, note.Id);
+    }
+}
 
 /// <summary>
 /// One flavour of the stack, started once for its tests the way an operator starts it
@@ -136,13 +149,7 @@ public abstract class ComposeStack(ComposeSuite suite, bool production, bool com
             return _user;
         }
         var (client, cookies) = NewClient();
-        var email = ApiClient.NewEmail($"ci-{Flavor}");
-        suite.Log.Say($"register {email} and log in through nginx at {client.BaseAddress}");
-        await client.RegisterAsync(email);
-        await client.LoginAsync(email);
-        var note = await client.CreateNoteAsync("compose check", "written through nginx", ["ci"]);
-        suite.Log.Say($"created note {note.Id}");
-        _user = new StackUser(email, client, cookies, note.Id);
+        _user = await StackUser.CreateAsync(client, cookies, $"ci-{Flavor}", suite.Log);
         return _user;
     }
 

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Docker.DotNet.Models;
+using Quartet.Deploy.Tests.Compose;
+
+namespace Quartet.Deploy.Tests.Swarm;
+
+/// <summary>
+/// The production services on Docker Swarm for real: deploy/swarm/quartet.stack.yaml deployed by
+/// <c>./quartet swarm deploy</c> on a one-node swarm in a container (<see cref="SwarmStack"/>), then
+/// what an operator and a user see: migrations done before the backend serves, a user's session and
+/// CSRF token through nginx, every backend replica serving, the hardening Swarm applies, and a
+/// start-first rolling update under load that fails no request. After the compose stacks, on the
+/// images the compose suite built.
+/// </summary>
+[Collection(ComposeCollection.Name)]
+[Trait("Category", "Swarm")]
+[Step(7)]
+public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private ComposeSuite Suite => stack.Suite;
+
+    [Fact, Step(1)]
+    public async Task DeployMigratesFirstAndEveryServiceConverges()
+    {
+        Say(string.Join("; ", stack.Timings));
+        stack.RequireUp();
+        Say($"./quartet swarm deploy: {stack.Deploy!.Tail(3)}");
+        // The migrations ran to completion before the deploy waited for the backend, and their
+        // service is back to no task.
+        var output = stack.Deploy.Output;
+        var migrated = output.IndexOf("quartet: migrations done: the schema is current", StringComparison.Ordinal);
+        Assert.True(migrated >= 0 && migrated < output.IndexOf("quartet: deployed stack", StringComparison.Ordinal),
+            $"./quartet swarm deploy did not report the migrations done before the stack:\n{stack.Deploy.Tail()}");
+        var migrate = await stack.Node!.Engine!.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_migrate", Cancellation);
+        Assert.Equal(0UL, migrate.Spec.Mode.Replicated.Replicas);
+        Assert.Empty(await stack.ContainersAsync("migrate", Cancellation));
+
+        // Ready means PostgreSQL and Redis answer and the schema is current, asked through nginx.
+        var (client, _) = stack.NewClient();
+        using var ready = await client.GetAsync("/health/ready", Cancellation);
+        Say($"GET /health/ready through nginx at {stack.PublicUrl}: {(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync(Cancellation)}");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+
+        foreach (var (service, count) in new[] { ("postgres", 1), ("redis", 1), ("redis-cache", 1), ("backend", SwarmStack.Replicas), ("nginx", 1) })
+        {
+            var containers = await stack.ContainersAsync(service, Cancellation);
+            Assert.True(containers.Count == count && containers.All(c => c.Status.Contains("(healthy)", StringComparison.Ordinal)),
+                $"{service}: expected {count} healthy containers; found {string.Join(", ", containers.Select(c => c.Status))}");
+        }
+    }
+
+    [Fact, Step(2)]
+    public async Task UserRegistersLogsInWritesAndReadsANoteThroughNginx()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        using var read = await user.Client.GetAsync($"/api/notes/{user.NoteId}", Cancellation);
+        Say($"GET /api/notes/{user.NoteId} with the session through {stack.PublicUrl}: {(int)read.StatusCode}");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        using var body = await read.JsonAsync();
+        Assert.Equal("compose check", body.RootElement.GetProperty("title").GetString());
+        Assert.Contains("__Host-quartet_session", user.Cookies.Names);
+
+        // The CSRF header is what lets a cookie-authenticated write through.
+        var (bare, _) = stack.NewClient();
+        using var anonymous = await bare.PostAsJsonAsync("/api/notes", new { title = "no session", body = "", tags = Array.Empty<string>() }, Cancellation);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact, Step(3)]
+    public async Task EveryBackendReplicaServesWithTheOneSession()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        var backends = await stack.ContainersAsync("backend", Cancellation);
+        Assert.Equal(SwarmStack.Replicas, backends.Count);
+
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var write = await user.Client.PostAsJsonAsync("/api/notes", new { title = $"swarm write {i}", body = "", tags = Array.Empty<string>() }, Cancellation);
+            Assert.True(write.StatusCode == HttpStatusCode.Created, $"write {i} with the session and CSRF token: {(int)write.StatusCode} {await write.Content.ReadAsStringAsync(Cancellation)}");
+            ids.Add(ReplicaLogs.RequestId(write));
+        }
+        for (var i = 0; i < 45; i++)
+        {
+            using var read = await user.Client.GetAsync($"/api/notes/{user.NoteId}", Cancellation);
+            Assert.True(read.StatusCode == HttpStatusCode.OK, $"read {i} with the session: {(int)read.StatusCode}");
+            ids.Add(ReplicaLogs.RequestId(read));
+        }
+        var (served, missing) = await ReplicaLogs.WhoServedAsync(stack.Node!.Engine!, [.. backends.Select(b => b.ID)], ids, Cancellation);
+        Say($"{ids.Count} requests with one session over {SwarmStack.Replicas} Swarm replicas: {string.Join(", ", served.Select(s => $"{s.Key} served {s.Value}"))}");
+        Assert.True(missing.Count == 0, $"no replica logged request ids {string.Join(", ", missing)} within 20 s");
+        Assert.True(served.Values.All(n => n > 0), $"a replica served none of the requests: {string.Join(", ", served)}");
+    }
+
+    [Fact, Step(4)]
+    public async Task EveryTaskIsHardenedAsFarAsSwarmAllows()
+    {
+        stack.RequireUp();
+        var engine = stack.Node!.Engine!;
+        var bad = new List<string>();
+        foreach (var service in new[] { "postgres", "redis", "redis-cache", "backend", "nginx", "mail-egress" })
+        {
+            foreach (var container in await stack.ContainersAsync(service, Cancellation))
+            {
+                var inspect = await engine.Containers.InspectContainerAsync(container.ID, Cancellation);
+                var host = inspect.HostConfig;
+                Say($"{service}: user={inspect.Config.User} read-only={host.ReadonlyRootfs} cap_drop=[{string.Join(",", host.CapDrop ?? [])}] " +
+                    $"security_opt=[{string.Join(",", host.SecurityOpt ?? [])}] memory={host.Memory} pids={host.PidsLimit} log={host.LogConfig?.Type}");
+                var user = inspect.Config.User ?? "";
+                if (user is "" or "root" or "0" || user.StartsWith("0:", StringComparison.Ordinal))
+                {
+                    bad.Add($"{service}: runs as root");
+                }
+                if (!host.ReadonlyRootfs || !(host.CapDrop ?? []).SequenceEqual(["ALL"]) || host.Memory <= 0 || host.PidsLimit is not > 0
+                    || host.LogConfig?.Type != "json-file" || host.LogConfig.Config?.ContainsKey("max-size") != true)
+                {
+                    bad.Add($"{service}: not read-only, capabilities kept, or no memory, PID or log limit");
+                }
+            }
+        }
+        Assert.True(bad.Count == 0, string.Join("; ", bad));
+    }
+
+    [Fact, Step(5)]
+    public async Task RollingUpdateStartsEachNewReplicaFirstAndFailsNoRequest()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        var engine = stack.Node!.Engine!;
+        var before = (await stack.ContainersAsync("backend", Cancellation)).Select(c => c.ID).ToHashSet();
+        // A new release of the backend: the same build under another tag, loaded on the node.
+        var version = $"rolled-{Guid.NewGuid():N}"[..19];
+        await engine.Images.TagImageAsync(ComposeSuite.BackendImage, new ImageTagParameters { RepositoryName = $"{ComposeSuite.Project}/backend", Tag = version }, Cancellation);
+        var image = $"{ComposeSuite.Project}/backend:{version}";
+
+        var running = new List<int>();
+        using var load = new RequestLoad(user, stack.NewClient, writers: 2);
+        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var sampler = SampleRunningAsync(running, sampling.Token);
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
+        var clock = Stopwatch.StartNew();
+        var deploy = await stack.QuartetDeployAsync(image, Cancellation);
+        var rolled = clock.Elapsed;
+        await Task.Delay(TimeSpan.FromSeconds(3), Cancellation);
+        var result = await load.StopAsync();
+        await sampling.CancelAsync();
+        await sampler;
+        Say($"./quartet swarm deploy to {image}: exit {deploy.ExitCode} after {rolled.TotalSeconds:0} s (migrate included); under load: {result}; " +
+            $"running backend containers seen: {running.Min()} to {running.Max()}");
+        Assert.True(deploy.Succeeded, $"./quartet swarm deploy exited with {deploy.ExitCode}\n{deploy.Tail()}");
+
+        var after = await stack.ContainersAsync("backend", Cancellation);
+        Assert.True(after.Count == SwarmStack.Replicas && after.All(c => c.Image == image && !before.Contains(c.ID)),
+            $"after the update: {string.Join(", ", after.Select(c => $"{c.ID[..12]} on {c.Image}"))}");
+        // Start-first: a new replica runs before an old one is stopped, so there are never fewer.
+        Assert.True(running.Min() >= SwarmStack.Replicas && running.Max() > SwarmStack.Replicas,
+            $"running backend containers during the update went from {running.Min()} to {running.Max()}; start-first keeps at least {SwarmStack.Replicas}");
+        Assert.True(result.Reads > 0 && result.Writes > 0, $"the load did nothing: {result}");
+        Assert.True(result.Failed == 0 && result.LoggedOut == 0, $"during the rolling update: {result}");
+    }
+
+    private async Task SampleRunningAsync(List<int> counts, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                counts.Add((await stack.ContainersAsync("backend", cancellationToken)).Count);
+                await Task.Delay(500, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Say(string line) => Suite.Say($"swarm: {line}");
+}

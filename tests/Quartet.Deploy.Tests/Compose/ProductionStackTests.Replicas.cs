@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
 
 namespace Quartet.Deploy.Tests.Compose;
 
@@ -33,19 +31,7 @@ public sealed partial class ProductionStackTests
 
         // Writes with the session and its CSRF token, then reads, each answered by whichever replica
         // nginx picks; every answer names its request id, which the replica that served it logs.
-        var ids = new List<string>();
-        for (var i = 0; i < 6; i++)
-        {
-            using var write = await user.Client.PostAsJsonAsync("/api/notes", new { title = $"replica write {i}", body = "", tags = Array.Empty<string>() }, Cancellation);
-            Assert.True(write.StatusCode == HttpStatusCode.Created, $"write {i} with the session and CSRF token: {(int)write.StatusCode} {await write.Content.ReadAsStringAsync(Cancellation)}");
-            ids.Add(ReplicaLogs.RequestId(write));
-        }
-        for (var i = 0; i < 60; i++)
-        {
-            using var read = await user.Client.GetAsync($"/api/notes/{user.NoteId}", Cancellation);
-            Assert.True(read.StatusCode == HttpStatusCode.OK, $"read {i} with the session: {(int)read.StatusCode}");
-            ids.Add(ReplicaLogs.RequestId(read));
-        }
+        var ids = await ReplicaLogs.WriteAndReadAsync(user, writes: 6, reads: 60, Cancellation);
         var (served, missing) = await ReplicaLogs.WhoServedAsync(Suite.Docker, backends, ids, Cancellation);
         Say($"{ids.Count} requests with one session over {Replicas} replicas: {string.Join(", ", served.Select(s => $"{s.Key} served {s.Value}"))}");
         Assert.True(missing.Count == 0, $"no replica logged request ids {string.Join(", ", missing)} within 20 s");

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 
@@ -12,6 +14,28 @@ public static class ReplicaLogs
 {
     public static string RequestId(HttpResponseMessage response) =>
         response.Headers.TryGetValues("X-Request-ID", out var values) ? values.Single() : throw new Xunit.Sdk.XunitException("no X-Request-ID in the answer");
+
+    /// <summary>
+    /// Writes notes with the user's session and CSRF token, then reads the user's note, each request
+    /// answered by whichever replica nginx picks; the request ids of all of them.
+    /// </summary>
+    public static async Task<List<string>> WriteAndReadAsync(StackUser user, int writes, int reads, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < writes; i++)
+        {
+            using var write = await user.Client.PostAsJsonAsync("/api/notes", new { title = $"replica write {i}", body = "", tags = Array.Empty<string>() }, cancellationToken);
+            Assert.True(write.StatusCode == HttpStatusCode.Created, $"write {i} with the session and CSRF token: {(int)write.StatusCode} {await write.Content.ReadAsStringAsync(cancellationToken)}");
+            ids.Add(RequestId(write));
+        }
+        for (var i = 0; i < reads; i++)
+        {
+            using var read = await user.Client.GetAsync($"/api/notes/{user.NoteId}", cancellationToken);
+            Assert.True(read.StatusCode == HttpStatusCode.OK, $"read {i} with the session: {(int)read.StatusCode}");
+            ids.Add(RequestId(read));
+        }
+        return ids;
+    }
 
     /// <summary>
     /// How many of <paramref name="ids"/> each replica (by its short id) logged, and the ids none

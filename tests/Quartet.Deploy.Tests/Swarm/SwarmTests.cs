@@ -79,19 +79,8 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         var backends = await stack.ContainersAsync("backend", Cancellation);
         Assert.Equal(SwarmStack.Replicas, backends.Count);
 
-        var ids = new List<string>();
-        for (var i = 0; i < 4; i++)
-        {
-            using var write = await user.Client.PostAsJsonAsync("/api/notes", new { title = $"swarm write {i}", body = "", tags = Array.Empty<string>() }, Cancellation);
-            Assert.True(write.StatusCode == HttpStatusCode.Created, $"write {i} with the session and CSRF token: {(int)write.StatusCode} {await write.Content.ReadAsStringAsync(Cancellation)}");
-            ids.Add(ReplicaLogs.RequestId(write));
-        }
-        for (var i = 0; i < 45; i++)
-        {
-            using var read = await user.Client.GetAsync($"/api/notes/{user.NoteId}", Cancellation);
-            Assert.True(read.StatusCode == HttpStatusCode.OK, $"read {i} with the session: {(int)read.StatusCode}");
-            ids.Add(ReplicaLogs.RequestId(read));
-        }
+        // Each answered by whichever replica nginx picks from Docker's DNS.
+        var ids = await ReplicaLogs.WriteAndReadAsync(user, writes: 4, reads: 45, Cancellation);
         var (served, missing) = await ReplicaLogs.WhoServedAsync(stack.Node!.Engine!, [.. backends.Select(b => b.ID)], ids, Cancellation);
         Say($"{ids.Count} requests with one session over {SwarmStack.Replicas} Swarm replicas: {string.Join(", ", served.Select(s => $"{s.Key} served {s.Value}"))}");
         Assert.True(missing.Count == 0, $"no replica logged request ids {string.Join(", ", missing)} within 20 s");

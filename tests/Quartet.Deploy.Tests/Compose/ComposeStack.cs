@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Docker.DotNet;
 using Docker.DotNet.Models;
 
 namespace Quartet.Deploy.Tests.Compose;
@@ -201,7 +202,11 @@ public abstract class ComposeStack(ComposeSuite suite, bool production, bool com
     /// A TCP connection from inside the container succeeds: bash's /dev/tcp, or nc where there is no
     /// bash (as in the nginx image).
     /// </summary>
-    public async Task<bool> ConnectsAsync(string containerId, string host, int port, CancellationToken cancellationToken)
+    public Task<bool> ConnectsAsync(string containerId, string host, int port, CancellationToken cancellationToken) =>
+        ConnectsAsync(suite.Docker, containerId, host, port, cancellationToken);
+
+    /// <summary>The same on any engine (the Swarm test's node).</summary>
+    public static async Task<bool> ConnectsAsync(IDockerClient docker, string containerId, string host, int port, CancellationToken cancellationToken)
     {
         const string Probe = """
             if command -v bash >/dev/null 2>&1; then
@@ -212,17 +217,17 @@ public abstract class ComposeStack(ComposeSuite suite, bool production, bool com
             """;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(TimeSpan.FromSeconds(20));
-        var exec = await suite.Docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
+        var exec = await docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
         {
             Cmd = ["sh", "-c", Probe, host, port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             AttachStdout = true,
             AttachStderr = true,
         }, limit.Token);
-        using (var stream = await suite.Docker.Exec.StartAndAttachContainerExecAsync(exec.ID, tty: false, limit.Token))
+        using (var stream = await docker.Exec.StartAndAttachContainerExecAsync(exec.ID, tty: false, limit.Token))
         {
             await stream.ReadOutputToEndAsync(limit.Token);
         }
-        var result = await suite.Docker.Exec.InspectContainerExecAsync(exec.ID, limit.Token);
+        var result = await docker.Exec.InspectContainerExecAsync(exec.ID, limit.Token);
         return result.ExitCode == 0;
     }
 

@@ -10,7 +10,8 @@ namespace Quartet.Deploy.Tests.Swarm;
 /// The production services on Docker Swarm for real: deploy/swarm/quartet.stack.yaml deployed by
 /// <c>./quartet swarm deploy</c> on a one-node swarm in a container (<see cref="SwarmStack"/>), then
 /// what an operator and a user see: migrations done before the backend serves, a user's session and
-/// CSRF token through nginx, every backend replica serving, the hardening Swarm applies, and a
+/// CSRF token through nginx, every backend replica serving, the hardening Swarm applies, nginx cut
+/// off from the data servers, and a
 /// start-first rolling update under load that fails no request. After the compose stacks, on the
 /// images the compose suite built.
 /// </summary>
@@ -116,7 +117,31 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         Assert.True(bad.Count == 0, string.Join("; ", bad));
     }
 
+    /// <summary>As in compose: nginx cannot reach PostgreSQL or Redis, the backend can, over the overlay networks.</summary>
     [Fact, Step(5)]
+    public async Task NginxReachesTheBackendButNotTheDataServers()
+    {
+        stack.RequireUp();
+        var engine = stack.Node!.Engine!;
+        var nginx = (await stack.ContainersAsync("nginx", Cancellation)).Single();
+        var backend = (await stack.ContainersAsync("backend", Cancellation)).First();
+        var reached = new List<string>();
+        foreach (var (from, id, host, port) in new[]
+        {
+            ("backend", backend.ID, "postgres", 5432), ("backend", backend.ID, "redis", 6379),
+            ("nginx", nginx.ID, "backend", 8080), ("nginx", nginx.ID, "postgres", 5432), ("nginx", nginx.ID, "redis", 6379),
+        })
+        {
+            if (await ComposeStack.ConnectsAsync(engine, id, host, port, Cancellation))
+            {
+                reached.Add($"{from} -> {host}:{port}");
+            }
+        }
+        Say($"connections that succeed: {string.Join(", ", reached)}");
+        Assert.Equal(["backend -> postgres:5432", "backend -> redis:6379", "nginx -> backend:8080"], reached);
+    }
+
+    [Fact, Step(6)]
     public async Task RollingUpdateStartsEachNewReplicaFirstAndFailsNoRequest()
     {
         stack.RequireUp();

@@ -11,8 +11,9 @@ namespace Quartet.Deploy.Tests.Swarm;
 /// <c>./quartet swarm deploy</c> on a one-node swarm in a container (<see cref="SwarmStack"/>), then
 /// what an operator and a user see: migrations done before the backend serves, a user's session and
 /// CSRF token through nginx, every backend replica serving, the hardening Swarm applies, nginx cut
-/// off from the data servers, and a
-/// start-first rolling update under load that fails no request. After the compose stacks, on the
+/// off from the data servers, a
+/// start-first rolling update under load that fails no request, and a release that does not start
+/// rolled back by Swarm, again failing no request. After the compose stacks, on the
 /// images the compose suite built.
 /// </summary>
 [Collection(ComposeCollection.Name)]
@@ -177,6 +178,72 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
             $"running backend containers during the update went from {running.Min()} to {running.Max()}; start-first keeps at least {SwarmStack.Replicas}");
         Assert.True(result.Reads > 0 && result.Writes > 0, $"the load did nothing: {result}");
         Assert.True(result.Failed == 0 && result.LoggedOut == 0, $"during the rolling update: {result}");
+    }
+
+    /// <summary>
+    /// A release whose backend exits at start (its default command is one the binary does not know;
+    /// migrate, which names its command, still runs): the first new task fails, Swarm rolls the
+    /// service back to the previous image (failure_action: rollback), the deploy says so and exits
+    /// non-zero, and the replicas that served all along fail no request.
+    /// </summary>
+    [Fact, Step(7)]
+    public async Task AReleaseThatDoesNotStartIsRolledBackWithNoFailedRequest()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        var engine = stack.Node!.Engine!;
+        var service = $"{SwarmStack.StackName}_backend";
+        var previous = (await engine.Swarm.InspectServiceAsync(service, Cancellation)).Spec.TaskTemplate.ContainerSpec.Image;
+        var broken = await BrokenReleaseAsync(previous);
+
+        using var load = new RequestLoad(user, stack.NewClient, writers: 1);
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
+        var deploy = await stack.QuartetDeployAsync(broken, Cancellation);
+        Say($"./quartet swarm deploy to {broken}: exit {deploy.ExitCode}: {deploy.Tail(1)}");
+        Assert.True(deploy.ExitCode == 1 && deploy.Output.Contains("update rollback_", StringComparison.Ordinal),
+            $"./quartet swarm deploy of a release that does not start should stop on Swarm's rollback; it exited with {deploy.ExitCode}\n{deploy.Tail()}");
+
+        var clock = Stopwatch.StartNew();
+        var state = "";
+        while (clock.Elapsed < TimeSpan.FromMinutes(4))
+        {
+            var inspect = await engine.Swarm.InspectServiceAsync(service, Cancellation);
+            state = inspect.UpdateStatus?.State ?? "";
+            var backends = await stack.ContainersAsync("backend", Cancellation);
+            if (state == "rollback_completed" && inspect.Spec.TaskTemplate.ContainerSpec.Image == previous
+                && backends.Count == SwarmStack.Replicas && backends.All(b => b.Image == previous && b.Status.Contains("(healthy)", StringComparison.Ordinal)))
+            {
+                break;
+            }
+            await Task.Delay(1000, Cancellation);
+        }
+        var result = await load.StopAsync();
+        Say($"rollback: {state} after {clock.Elapsed.TotalSeconds:0} s more; under load from the deploy on: {result}");
+        Assert.True(state == "rollback_completed", $"the backend service's update is {state}, not rollback_completed, 4 min after the deploy stopped");
+        Assert.True(result.Reads > 0 && result.Failed == 0 && result.LoggedOut == 0, $"during the failed release and its rollback: {result}");
+    }
+
+    /// <summary>The backend image with a default command the binary refuses, committed on the node.</summary>
+    private async Task<string> BrokenReleaseAsync(string from)
+    {
+        var engine = stack.Node!.Engine!;
+        var container = await engine.Containers.CreateContainerAsync(new CreateContainerParameters { Image = from }, Cancellation);
+        try
+        {
+            var tag = $"broken-{Guid.NewGuid():N}"[..19];
+            await engine.Images.CommitContainerChangesAsync(new CommitContainerChangesParameters
+            {
+                ContainerID = container.ID,
+                RepositoryName = $"{ComposeSuite.Project}/backend",
+                Tag = tag,
+                Changes = ["CMD [\"no-such-command\"]"],
+            }, Cancellation);
+            return $"{ComposeSuite.Project}/backend:{tag}";
+        }
+        finally
+        {
+            await engine.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters(), Cancellation);
+        }
     }
 
     private async Task SampleRunningAsync(List<int> counts, CancellationToken cancellationToken)

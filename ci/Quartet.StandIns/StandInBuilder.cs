@@ -50,6 +50,18 @@ public sealed class StandInBuilder(IDockerClient docker, string repositoryRoot, 
         return new StandInImages(postgres, redis, nginx, sdk, runtime, node, baseImage);
     }
 
+    /// <summary>
+    /// ci/images/swarm-node on the base stand-in (<see cref="StandInImages.Debian"/>): a container that
+    /// runs Debian's Docker engine, for the Swarm test. Not part of <see cref="BuildAsync"/>: only that
+    /// test needs it.
+    /// </summary>
+    public async Task<string> SwarmNodeAsync(string baseImage, CancellationToken cancellationToken)
+    {
+        var tag = Tag("swarm-node", ContentHash.OfDirectory(Dir("swarm-node")), baseImage);
+        await EnsureAsync("swarm-node", tag, new() { ["BASE_IMAGE"] = baseImage }, _ => { }, cancellationToken);
+        return tag;
+    }
+
     /// <summary>The SDK and the ASP.NET Core runtime, copied from the host's dotnet folder.</summary>
     private async Task<(string Sdk, string Runtime)> DotnetAsync(string baseImage, CancellationToken cancellationToken)
     {

@@ -1,10 +1,24 @@
 using System.Diagnostics;
+using Docker.DotNet;
 using Docker.DotNet.Models;
 
 namespace Quartet.Deploy.Tests.Compose;
 
 /// <summary>A user who registered, logged in and wrote a note through nginx; later checks reuse the session.</summary>
-public sealed record StackUser(string Email, HttpClient Client, CookieKeeper Cookies, Guid NoteId);
+public sealed record StackUser(string Email, HttpClient Client, CookieKeeper Cookies, Guid NoteId)
+{
+    /// <summary>Registers a new user through <paramref name="client"/> (nginx), logs in (session and CSRF token) and writes a note.</summary>
+    public static async Task<StackUser> CreateAsync(HttpClient client, CookieKeeper cookies, string who, ComposeLog log)
+    {
+        var email = ApiClient.NewEmail(who);
+        log.Say($"register {email} and log in through nginx at {client.BaseAddress}");
+        await client.RegisterAsync(email);
+        await client.LoginAsync(email);
+        var note = await client.CreateNoteAsync("compose check", "written through nginx", ["ci"]);
+        log.Say($"created note {note.Id}");
+        return new StackUser(email, client, cookies, note.Id);
+    }
+}
 
 /// <summary>
 /// One flavour of the stack, started once for its tests the way an operator starts it
@@ -136,13 +150,7 @@ public abstract class ComposeStack(ComposeSuite suite, bool production, bool com
             return _user;
         }
         var (client, cookies) = NewClient();
-        var email = ApiClient.NewEmail($"ci-{Flavor}");
-        suite.Log.Say($"register {email} and log in through nginx at {client.BaseAddress}");
-        await client.RegisterAsync(email);
-        await client.LoginAsync(email);
-        var note = await client.CreateNoteAsync("compose check", "written through nginx", ["ci"]);
-        suite.Log.Say($"created note {note.Id}");
-        _user = new StackUser(email, client, cookies, note.Id);
+        _user = await StackUser.CreateAsync(client, cookies, $"ci-{Flavor}", suite.Log);
         return _user;
     }
 
@@ -194,7 +202,11 @@ public abstract class ComposeStack(ComposeSuite suite, bool production, bool com
     /// A TCP connection from inside the container succeeds: bash's /dev/tcp, or nc where there is no
     /// bash (as in the nginx image).
     /// </summary>
-    public async Task<bool> ConnectsAsync(string containerId, string host, int port, CancellationToken cancellationToken)
+    public Task<bool> ConnectsAsync(string containerId, string host, int port, CancellationToken cancellationToken) =>
+        ConnectsAsync(suite.Docker, containerId, host, port, cancellationToken);
+
+    /// <summary>The same on any engine (the Swarm test's node).</summary>
+    public static async Task<bool> ConnectsAsync(IDockerClient docker, string containerId, string host, int port, CancellationToken cancellationToken)
     {
         const string Probe = """
             if command -v bash >/dev/null 2>&1; then
@@ -205,17 +217,17 @@ public abstract class ComposeStack(ComposeSuite suite, bool production, bool com
             """;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(TimeSpan.FromSeconds(20));
-        var exec = await suite.Docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
+        var exec = await docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
         {
             Cmd = ["sh", "-c", Probe, host, port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             AttachStdout = true,
             AttachStderr = true,
         }, limit.Token);
-        using (var stream = await suite.Docker.Exec.StartAndAttachContainerExecAsync(exec.ID, tty: false, limit.Token))
+        using (var stream = await docker.Exec.StartAndAttachContainerExecAsync(exec.ID, tty: false, limit.Token))
         {
             await stream.ReadOutputToEndAsync(limit.Token);
         }
-        var result = await suite.Docker.Exec.InspectContainerExecAsync(exec.ID, limit.Token);
+        var result = await docker.Exec.InspectContainerExecAsync(exec.ID, limit.Token);
         return result.ExitCode == 0;
     }
 

@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using Docker.DotNet.Models;
 
 namespace Quartet.Deploy.Tests.Compose;
 
@@ -34,33 +31,8 @@ public sealed partial class ProductionStackTests
 
         // Writes with the session and its CSRF token, then reads, each answered by whichever replica
         // nginx picks; every answer names its request id, which the replica that served it logs.
-        var ids = new List<string>();
-        for (var i = 0; i < 6; i++)
-        {
-            using var write = await user.Client.PostAsJsonAsync("/api/notes", new { title = $"replica write {i}", body = "", tags = Array.Empty<string>() }, Cancellation);
-            Assert.True(write.StatusCode == HttpStatusCode.Created, $"write {i} with the session and CSRF token: {(int)write.StatusCode} {await write.Content.ReadAsStringAsync(Cancellation)}");
-            ids.Add(RequestId(write));
-        }
-        for (var i = 0; i < 60; i++)
-        {
-            using var read = await user.Client.GetAsync($"/api/notes/{user.NoteId}", Cancellation);
-            Assert.True(read.StatusCode == HttpStatusCode.OK, $"read {i} with the session: {(int)read.StatusCode}");
-            ids.Add(RequestId(read));
-        }
-        // A replica writes its log line after the answer has left, so the lines are read until every
-        // id is found, within a bound.
-        var served = new Dictionary<string, int>();
-        var missing = ids;
-        for (var wait = Stopwatch.StartNew(); ; await Task.Delay(TimeSpan.FromMilliseconds(500), Cancellation))
-        {
-            var logs = await Task.WhenAll(backends.Select(LogAsync));
-            served = backends.Zip(logs).ToDictionary(b => b.First[..12], b => ids.Count(id => b.Second.Contains(id, StringComparison.Ordinal)));
-            missing = [.. ids.Where(id => !logs.Any(log => log.Contains(id, StringComparison.Ordinal)))];
-            if (missing.Count == 0 || wait.Elapsed > TimeSpan.FromSeconds(20))
-            {
-                break;
-            }
-        }
+        var ids = await ReplicaLogs.WriteAndReadAsync(user, writes: 6, reads: 60, Cancellation);
+        var (served, missing) = await ReplicaLogs.WhoServedAsync(Suite.Docker, backends, ids, Cancellation);
         Say($"{ids.Count} requests with one session over {Replicas} replicas: {string.Join(", ", served.Select(s => $"{s.Key} served {s.Value}"))}");
         Assert.True(missing.Count == 0, $"no replica logged request ids {string.Join(", ", missing)} within 20 s");
         Assert.True(served.Values.All(n => n > 0), $"a replica served none of the requests: {string.Join(", ", served)}");
@@ -77,7 +49,7 @@ public sealed partial class ProductionStackTests
         Stack.RequireUp();
         var user = await Stack.UserAsync();
         var backends = await HealthyBackendsAsync(Replicas, TimeSpan.FromSeconds(180));
-        using var load = new Load(user, Stack, writers: 0);
+        using var load = new RequestLoad(user, Stack.NewClient, writers: 0);
         await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
         // A crash, not `docker kill`: the engine counts a kill through its API as a stop, which
         // unless-stopped does not undo, while a process that dies is restarted.
@@ -104,7 +76,7 @@ public sealed partial class ProductionStackTests
         var environment = Suite.Environment(Stack.Port);
         // A new build of the image: the same code under another version label.
         environment["QUARTET_VERSION"] = $"ci-{Guid.NewGuid():N}";
-        using var load = new Load(user, Stack, writers: 2);
+        using var load = new RequestLoad(user, Stack.NewClient, writers: 2);
         await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
         var clock = Stopwatch.StartNew();
         // With its backup first, as an operator runs it.
@@ -127,17 +99,6 @@ public sealed partial class ProductionStackTests
         Assert.True(one.Succeeded, $"scaling back to one replica exited with {one.ExitCode}\n{one.Tail()}");
     }
 
-    private static string RequestId(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("X-Request-ID", out var values) ? values.Single() : throw new Xunit.Sdk.XunitException("no X-Request-ID in the answer");
-
-    private async Task<string> LogAsync(string containerId)
-    {
-        using var stream = await Suite.Docker.Containers.GetContainerLogsAsync(containerId, tty: false,
-            new ContainerLogsParameters { ShowStdout = true, ShowStderr = true }, Cancellation);
-        var (stdout, stderr) = await stream.ReadOutputToEndAsync(Cancellation);
-        return stdout + stderr;
-    }
-
     /// <summary>Waits until exactly <paramref name="count"/> backend replicas run, all healthy; their ids.</summary>
     private async Task<List<string>> HealthyBackendsAsync(int count, TimeSpan limit)
     {
@@ -156,111 +117,6 @@ public sealed partial class ProductionStackTests
             }
             Assert.True(deadline.Elapsed < limit, $"expected {count} healthy backend replicas within {limit.TotalSeconds:0} s; found {string.Join(", ", states)}");
             await Task.Delay(1000, Cancellation);
-        }
-    }
-
-    private sealed record LoadResult(int Reads, int Writes, int Failed, int LoggedOut, IReadOnlyList<string> Failures)
-    {
-        public override string ToString() =>
-            $"{Reads} GETs, {Writes} writes, {Failed} failed, {LoggedOut} logged out" + (Failures.Count > 0 ? $" (first: {string.Join("; ", Failures.Take(5))})" : "");
-    }
-
-    /// <summary>
-    /// Four readers (the note, the session's own /api/auth/me) and <c>writers</c> users creating notes
-    /// with the session, its CSRF token and an Idempotency-Key, each under the per-user write limit;
-    /// every answer that is not a success counts as failed, a 401 as logged out.
-    /// </summary>
-    private sealed class Load : IDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<Task> _workers = [];
-        private readonly List<string> _failures = [];
-        private int _reads;
-        private int _writes;
-        private int _failed;
-        private int _loggedOut;
-
-        public Load(StackUser reader, ComposeStack stack, int writers)
-        {
-            for (var i = 0; i < 4; i++)
-            {
-                var path = i % 2 == 0 ? $"/api/notes/{reader.NoteId}" : "/api/auth/me";
-                _workers.Add(Task.Run(() => ReadAsync(reader.Client, path)));
-            }
-            for (var i = 0; i < writers; i++)
-            {
-                _workers.Add(Task.Run(() => WriteAsync(stack)));
-            }
-        }
-
-        public async Task<LoadResult> StopAsync()
-        {
-            await _stop.CancelAsync();
-            await Task.WhenAll(_workers);
-            lock (_failures)
-            {
-                return new LoadResult(_reads, _writes, _failed, _loggedOut, [.. _failures]);
-            }
-        }
-
-        private async Task ReadAsync(HttpClient client, string path)
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                await CountAsync(() => client.GetAsync(path, CancellationToken.None), HttpStatusCode.OK, write: false, $"GET {path}");
-            }
-        }
-
-        private async Task WriteAsync(ComposeStack stack)
-        {
-            var (client, _) = stack.NewClient();
-            var email = ApiClient.NewEmail("ci-deploy");
-            await client.RegisterAsync(email);
-            await client.LoginAsync(email);
-            for (var i = 0; !_stop.IsCancellationRequested; i++)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/notes")
-                {
-                    Content = JsonContent.Create(new { title = $"deploy write {i}", body = "", tags = Array.Empty<string>() }),
-                    Headers = { { "Idempotency-Key", $"deploy-{Guid.NewGuid():N}" } },
-                };
-                await CountAsync(() => client.SendAsync(request, CancellationToken.None), HttpStatusCode.Created, write: true, "POST /api/notes");
-                // 60 writes a minute is the per-user limit.
-                await Task.Delay(1200, CancellationToken.None);
-            }
-        }
-
-        private async Task CountAsync(Func<Task<HttpResponseMessage>> send, HttpStatusCode expected, bool write, string what)
-        {
-            string? failure;
-            try
-            {
-                using var response = await send();
-                failure = response.StatusCode == expected ? null : $"{what}: {(int)response.StatusCode}";
-                if (response.StatusCode == HttpStatusCode.Unauthorized)
-                {
-                    Interlocked.Increment(ref _loggedOut);
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                failure = $"{what}: {e.GetType().Name} {e.Message}";
-            }
-            Interlocked.Increment(ref write ? ref _writes : ref _reads);
-            if (failure is not null)
-            {
-                Interlocked.Increment(ref _failed);
-                lock (_failures)
-                {
-                    _failures.Add(failure);
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _stop.Dispose();
         }
     }
 }

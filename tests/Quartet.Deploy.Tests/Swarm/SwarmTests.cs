@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Docker.DotNet.Models;
+using Quartet.Deploy.Tests.Compose;
+
+namespace Quartet.Deploy.Tests.Swarm;
+
+/// <summary>
+/// The production services on Docker Swarm for real: deploy/swarm/quartet.stack.yaml deployed by
+/// <c>./quartet swarm deploy</c> on a one-node swarm in a container (<see cref="SwarmStack"/>), then
+/// what an operator and a user see: migrations done before the backend serves, a user's session and
+/// CSRF token through nginx, every backend replica serving, the hardening Swarm applies, nginx cut
+/// off from the data servers, a
+/// start-first rolling update under load that fails no request, and a release that does not start
+/// rolled back by Swarm, again failing no request. After the compose stacks, on the
+/// images the compose suite built.
+/// </summary>
+[Collection(ComposeCollection.Name)]
+[Trait("Category", "Swarm")]
+[Step(7)]
+public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private ComposeSuite Suite => stack.Suite;
+
+    [Fact, Step(1)]
+    public async Task DeployMigratesFirstAndEveryServiceConverges()
+    {
+        Say(string.Join("; ", stack.Timings));
+        stack.RequireUp();
+        Say($"./quartet swarm deploy: {stack.Deploy!.Tail(3)}");
+        // The migrations ran to completion before the deploy waited for the backend, and their
+        // service is back to no task.
+        var output = stack.Deploy.Output;
+        var migrated = output.IndexOf("quartet: migrations done: the schema is current", StringComparison.Ordinal);
+        Assert.True(migrated >= 0 && migrated < output.IndexOf("quartet: deployed stack", StringComparison.Ordinal),
+            $"./quartet swarm deploy did not report the migrations done before the stack:\n{stack.Deploy.Tail()}");
+        var migrate = await stack.Node!.Engine!.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_migrate", Cancellation);
+        Assert.Equal(0UL, migrate.Spec.Mode.Replicated.Replicas);
+        Assert.Empty(await stack.ContainersAsync("migrate", Cancellation));
+
+        // Ready means PostgreSQL and Redis answer and the schema is current, asked through nginx.
+        var (client, _) = stack.NewClient();
+        using var ready = await client.GetAsync("/health/ready", Cancellation);
+        Say($"GET /health/ready through nginx at {stack.PublicUrl}: {(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync(Cancellation)}");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+
+        foreach (var (service, count) in new[] { ("postgres", 1), ("redis", 1), ("redis-cache", 1), ("backend", SwarmStack.Replicas), ("nginx", 1) })
+        {
+            var containers = await stack.ContainersAsync(service, Cancellation);
+            Assert.True(containers.Count == count && containers.All(c => c.Status.Contains("(healthy)", StringComparison.Ordinal)),
+                $"{service}: expected {count} healthy containers; found {string.Join(", ", containers.Select(c => c.Status))}");
+        }
+    }
+
+    [Fact, Step(2)]
+    public async Task UserRegistersLogsInWritesAndReadsANoteThroughNginx()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        using var read = await user.Client.GetAsync($"/api/notes/{user.NoteId}", Cancellation);
+        Say($"GET /api/notes/{user.NoteId} with the session through {stack.PublicUrl}: {(int)read.StatusCode}");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        using var body = await read.JsonAsync();
+        Assert.Equal("compose check", body.RootElement.GetProperty("title").GetString());
+        Assert.Contains("__Host-quartet_session", user.Cookies.Names);
+
+        // The CSRF header is what lets a cookie-authenticated write through.
+        var (bare, _) = stack.NewClient();
+        using var anonymous = await bare.PostAsJsonAsync("/api/notes", new { title = "no session", body = "", tags = Array.Empty<string>() }, Cancellation);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact, Step(3)]
+    public async Task EveryBackendReplicaServesWithTheOneSession()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        var backends = await stack.ContainersAsync("backend", Cancellation);
+        Assert.Equal(SwarmStack.Replicas, backends.Count);
+
+        // Each answered by whichever replica nginx picks from Docker's DNS.
+        var ids = await ReplicaLogs.WriteAndReadAsync(user, writes: 4, reads: 45, Cancellation);
+        var (served, missing) = await ReplicaLogs.WhoServedAsync(stack.Node!.Engine!, [.. backends.Select(b => b.ID)], ids, Cancellation);
+        Say($"{ids.Count} requests with one session over {SwarmStack.Replicas} Swarm replicas: {string.Join(", ", served.Select(s => $"{s.Key} served {s.Value}"))}");
+        Assert.True(missing.Count == 0, $"no replica logged request ids {string.Join(", ", missing)} within 20 s");
+        Assert.True(served.Values.All(n => n > 0), $"a replica served none of the requests: {string.Join(", ", served)}");
+    }
+
+    [Fact, Step(4)]
+    public async Task EveryTaskIsHardenedAsFarAsSwarmAllows()
+    {
+        stack.RequireUp();
+        var engine = stack.Node!.Engine!;
+        var bad = new List<string>();
+        foreach (var service in new[] { "postgres", "redis", "redis-cache", "backend", "nginx", "mail-egress" })
+        {
+            foreach (var container in await stack.ContainersAsync(service, Cancellation))
+            {
+                var inspect = await engine.Containers.InspectContainerAsync(container.ID, Cancellation);
+                var host = inspect.HostConfig;
+                Say($"{service}: user={inspect.Config.User} read-only={host.ReadonlyRootfs} cap_drop=[{string.Join(",", host.CapDrop ?? [])}] " +
+                    $"security_opt=[{string.Join(",", host.SecurityOpt ?? [])}] memory={host.Memory} pids={host.PidsLimit} log={host.LogConfig?.Type}");
+                var user = inspect.Config.User ?? "";
+                if (user is "" or "root" or "0" || user.StartsWith("0:", StringComparison.Ordinal))
+                {
+                    bad.Add($"{service}: runs as root");
+                }
+                if (!host.ReadonlyRootfs || !(host.CapDrop ?? []).SequenceEqual(["ALL"]) || host.Memory <= 0 || host.PidsLimit is not > 0
+                    || host.LogConfig?.Type != "json-file" || host.LogConfig.Config?.ContainsKey("max-size") != true)
+                {
+                    bad.Add($"{service}: not read-only, capabilities kept, or no memory, PID or log limit");
+                }
+            }
+        }
+        Assert.True(bad.Count == 0, string.Join("; ", bad));
+    }
+
+    /// <summary>As in compose: nginx cannot reach PostgreSQL or Redis, the backend can, over the overlay networks.</summary>
+    [Fact, Step(5)]
+    public async Task NginxReachesTheBackendButNotTheDataServers()
+    {
+        stack.RequireUp();
+        var engine = stack.Node!.Engine!;
+        var nginx = (await stack.ContainersAsync("nginx", Cancellation)).Single();
+        var backend = (await stack.ContainersAsync("backend", Cancellation)).First();
+        var reached = new List<string>();
+        foreach (var (from, id, host, port) in new[]
+        {
+            ("backend", backend.ID, "postgres", 5432), ("backend", backend.ID, "redis", 6379),
+            ("nginx", nginx.ID, "backend", 8080), ("nginx", nginx.ID, "postgres", 5432), ("nginx", nginx.ID, "redis", 6379),
+        })
+        {
+            if (await ComposeStack.ConnectsAsync(engine, id, host, port, Cancellation))
+            {
+                reached.Add($"{from} -> {host}:{port}");
+            }
+        }
+        Say($"connections that succeed: {string.Join(", ", reached)}");
+        Assert.Equal(["backend -> postgres:5432", "backend -> redis:6379", "nginx -> backend:8080"], reached);
+    }
+
+    [Fact, Step(6)]
+    public async Task RollingUpdateStartsEachNewReplicaFirstAndFailsNoRequest()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        var engine = stack.Node!.Engine!;
+        var before = (await stack.ContainersAsync("backend", Cancellation)).Select(c => c.ID).ToHashSet();
+        // A new release of the backend: the same build under another tag, loaded on the node.
+        var version = $"rolled-{Guid.NewGuid():N}"[..19];
+        await engine.Images.TagImageAsync(ComposeSuite.BackendImage, new ImageTagParameters { RepositoryName = $"{ComposeSuite.Project}/backend", Tag = version }, Cancellation);
+        var image = $"{ComposeSuite.Project}/backend:{version}";
+
+        var running = new List<int>();
+        using var load = new RequestLoad(user, stack.NewClient, writers: 2);
+        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var sampler = SampleRunningAsync(running, sampling.Token);
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
+        var clock = Stopwatch.StartNew();
+        var deploy = await stack.QuartetDeployAsync(image, Cancellation);
+        var rolled = clock.Elapsed;
+        await Task.Delay(TimeSpan.FromSeconds(3), Cancellation);
+        var result = await load.StopAsync();
+        await sampling.CancelAsync();
+        await sampler;
+        Say($"./quartet swarm deploy to {image}: exit {deploy.ExitCode} after {rolled.TotalSeconds:0} s (migrate included); under load: {result}; " +
+            $"running backend containers seen: {running.Min()} to {running.Max()}");
+        Assert.True(deploy.Succeeded, $"./quartet swarm deploy exited with {deploy.ExitCode}\n{deploy.Tail()}");
+
+        var after = await stack.ContainersAsync("backend", Cancellation);
+        Assert.True(after.Count == SwarmStack.Replicas && after.All(c => c.Image == image && !before.Contains(c.ID)),
+            $"after the update: {string.Join(", ", after.Select(c => $"{c.ID[..12]} on {c.Image}"))}");
+        // Start-first: a new replica runs before an old one is stopped, so there are never fewer.
+        Assert.True(running.Min() >= SwarmStack.Replicas && running.Max() > SwarmStack.Replicas,
+            $"running backend containers during the update went from {running.Min()} to {running.Max()}; start-first keeps at least {SwarmStack.Replicas}");
+        Assert.True(result.Reads > 0 && result.Writes > 0, $"the load did nothing: {result}");
+        Assert.True(result.Failed == 0 && result.LoggedOut == 0, $"during the rolling update: {result}");
+    }
+
+    /// <summary>
+    /// A release whose backend exits at start (its default command is one the binary does not know;
+    /// migrate, which names its command, still runs): the first new task fails, Swarm rolls the
+    /// service back to the previous image (failure_action: rollback), the deploy says so and exits
+    /// non-zero, and the replicas that served all along fail no request.
+    /// </summary>
+    [Fact, Step(7)]
+    public async Task AReleaseThatDoesNotStartIsRolledBackWithNoFailedRequest()
+    {
+        stack.RequireUp();
+        var user = await stack.UserAsync();
+        var engine = stack.Node!.Engine!;
+        var service = $"{SwarmStack.StackName}_backend";
+        var previous = (await engine.Swarm.InspectServiceAsync(service, Cancellation)).Spec.TaskTemplate.ContainerSpec.Image;
+        var broken = await BrokenReleaseAsync(previous);
+
+        using var load = new RequestLoad(user, stack.NewClient, writers: 1);
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
+        var deploy = await stack.QuartetDeployAsync(broken, Cancellation);
+        Say($"./quartet swarm deploy to {broken}: exit {deploy.ExitCode}: {deploy.Tail(1)}");
+        Assert.True(deploy.ExitCode == 1 && deploy.Output.Contains("update rollback_", StringComparison.Ordinal),
+            $"./quartet swarm deploy of a release that does not start should stop on Swarm's rollback; it exited with {deploy.ExitCode}\n{deploy.Tail()}");
+
+        var clock = Stopwatch.StartNew();
+        var state = "";
+        while (clock.Elapsed < TimeSpan.FromMinutes(4))
+        {
+            var inspect = await engine.Swarm.InspectServiceAsync(service, Cancellation);
+            state = inspect.UpdateStatus?.State ?? "";
+            var backends = await stack.ContainersAsync("backend", Cancellation);
+            if (state == "rollback_completed" && inspect.Spec.TaskTemplate.ContainerSpec.Image == previous
+                && backends.Count == SwarmStack.Replicas && backends.All(b => b.Image == previous && b.Status.Contains("(healthy)", StringComparison.Ordinal)))
+            {
+                break;
+            }
+            await Task.Delay(1000, Cancellation);
+        }
+        var result = await load.StopAsync();
+        Say($"rollback: {state} after {clock.Elapsed.TotalSeconds:0} s more; under load from the deploy on: {result}");
+        Assert.True(state == "rollback_completed", $"the backend service's update is {state}, not rollback_completed, 4 min after the deploy stopped");
+        Assert.True(result.Reads > 0 && result.Failed == 0 && result.LoggedOut == 0, $"during the failed release and its rollback: {result}");
+    }
+
+    /// <summary>The backend image with a default command the binary refuses, committed on the node.</summary>
+    private async Task<string> BrokenReleaseAsync(string from)
+    {
+        var engine = stack.Node!.Engine!;
+        var container = await engine.Containers.CreateContainerAsync(new CreateContainerParameters { Image = from }, Cancellation);
+        try
+        {
+            var tag = $"broken-{Guid.NewGuid():N}"[..19];
+            await engine.Images.CommitContainerChangesAsync(new CommitContainerChangesParameters
+            {
+                ContainerID = container.ID,
+                RepositoryName = $"{ComposeSuite.Project}/backend",
+                Tag = tag,
+                Changes = ["CMD [\"no-such-command\"]"],
+            }, Cancellation);
+            return $"{ComposeSuite.Project}/backend:{tag}";
+        }
+        finally
+        {
+            await engine.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters(), Cancellation);
+        }
+    }
+
+    private async Task SampleRunningAsync(List<int> counts, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                counts.Add((await stack.ContainersAsync("backend", cancellationToken)).Count);
+                await Task.Delay(500, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Say(string line) => Suite.Say($"swarm: {line}");
+}

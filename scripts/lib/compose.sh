@@ -130,17 +130,23 @@ compose_server_names() {
 # compose_guard FLAVOR: settings refused before anything is built or started. The development stack
 # runs on the public development secrets, so it is published on loopback only (nginx's entrypoint
 # refuses it too, for compose run by hand).
-compose_guard() {
-  local address replicas pool max=100
-  address="$(compose_setting QUARTET_PUBLIC_ADDRESS 127.0.0.1)"
-  # Every replica's pool, one more replica's during ./quartet deploy, and 10 for migrate, backups and
-  # an operator must fit in PostgreSQL's connections; past them, requests fail with 503.
-  replicas="$(compose_setting QUARTET_BACKEND_REPLICAS 1)" pool="$(compose_setting QUARTET_DB_POOL_SIZE 20)"
-  [[ "$1" == dev ]] || max="$(compose_setting QUARTET_DB_MAX_CONNECTIONS 100)"
+# db_connections_fit REPLICAS MAX: every replica's pool, one more replica's while a deploy rolls
+# (start-first), and 10 for migrate, backups and an operator fit in PostgreSQL's MAX connections;
+# past them, requests fail with 503.
+db_connections_fit() {
+  local replicas="$1" max="$2" pool
+  pool="$(compose_setting QUARTET_DB_POOL_SIZE 20)"
   [[ "$replicas$pool$max" =~ ^[0-9]+$ && "$replicas" -gt 0 && "$pool" -gt 0 ]] ||
     die "QUARTET_BACKEND_REPLICAS ($replicas), QUARTET_DB_POOL_SIZE ($pool) and QUARTET_DB_MAX_CONNECTIONS ($max) must be whole numbers above 0"
   (((replicas + 1) * pool + 10 <= max)) ||
-    die "$((replicas + 1)) × QUARTET_DB_POOL_SIZE=$pool + 10 connections exceed PostgreSQL's $max (QUARTET_BACKEND_REPLICAS=$replicas, one more while ./quartet deploy rolls): lower QUARTET_DB_POOL_SIZE, or raise QUARTET_DB_MAX_CONNECTIONS (production)"
+    die "$((replicas + 1)) × QUARTET_DB_POOL_SIZE=$pool + 10 connections exceed PostgreSQL's $max (QUARTET_BACKEND_REPLICAS=$replicas, one more while a deploy rolls): lower QUARTET_DB_POOL_SIZE, or raise QUARTET_DB_MAX_CONNECTIONS (production)"
+}
+
+compose_guard() {
+  local address max=100
+  address="$(compose_setting QUARTET_PUBLIC_ADDRESS 127.0.0.1)"
+  [[ "$1" == dev ]] || max="$(compose_setting QUARTET_DB_MAX_CONNECTIONS 100)"
+  db_connections_fit "$(compose_setting QUARTET_BACKEND_REPLICAS 1)" "$max"
   if [[ "$1" == dev ]] && ! is_loopback "$address"; then
     die "QUARTET_PUBLIC_ADDRESS=$address refused: the development stack uses the public development secrets and is published on loopback only; serve the network with ./quartet up --prod (secrets from scripts/generate-secrets.sh)"
   fi

@@ -34,6 +34,7 @@ swarm_check() {
     [[ -s "$dir/$name" ]] || die "the secret $dir/$name is missing or empty; make it with scripts/generate-secrets.sh"
   done
   compose_refuse_development_secrets "$dir"
+  db_connections_fit "${QUARTET_BACKEND_REPLICAS:-2}" "${QUARTET_DB_MAX_CONNECTIONS:-100}"
   export QUARTET_SECRETS_DIR="$dir"
   compose_server_names
   [[ -n "${QUARTET_SERVER_NAMES:-}" ]] || die "QUARTET_SERVER_NAMES is not set and QUARTET_PUBLIC_URL names no host; set either (see .env.production.example)"

@@ -306,7 +306,7 @@ deploy_backup() {
 # replaced by one on the new image, one at a time. The new one is healthy before the old one gets
 # SIGTERM: it stops accepting (nginx sends to the others), finishes what it holds, and is removed.
 compose_deploy() {
-  local arg backup=1 old seen id new started=$SECONDS deadline
+  local arg backup=1 old seen id new started=$SECONDS deadline max=""
   for arg in "$@"; do
     [[ "$arg" == --no-backup ]] || die "deploy: unknown argument '$arg' (only --no-backup)"
     backup=0
@@ -314,7 +314,8 @@ compose_deploy() {
   docker_reachable || die "no Docker engine answers (docker info failed)"
   mapfile -t old < <(compose_backend_ids)
   ((${#old[@]} > 0)) || die "no backend runs in project $(compose_project); start the stack with ./quartet up"
-  QUARTET_BACKEND_REPLICAS="${#old[@]}" compose_guard "$(compose_flavor)"
+  [[ "$(compose_flavor)" == prod ]] && max="$(compose_setting QUARTET_DB_MAX_CONNECTIONS 100)"
+  db_connections_fit "${#old[@]}" "${max:-100}"
   ((backup == 0)) || deploy_backup
   say "building the backend image"
   compose build backend </dev/null >"$STATE_DIR/deploy-build.log" 2>&1 || die "building the backend image failed; see $STATE_DIR/deploy-build.log"

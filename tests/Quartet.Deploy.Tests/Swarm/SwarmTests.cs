@@ -163,6 +163,21 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         var done = ProductionStackTests.BackupDone().Match(backup.Output);
         Assert.True(done.Success, $"./quartet swarm backup named no verified set:\n{backup.Tail()}");
         await AssertListedAsync(done.Groups["id"].Value);
+        var scheduled = await stack.CliAsync(["docker", "service", "logs", "--raw", "--tail", "5", $"{SwarmStack.StackName}_backup"], TimeSpan.FromMinutes(1), Cancellation);
+        Say($"the backup service's last lines:\n{scheduled.Tail(5)}");
+
+        // With no backup task, the deploy of the existing stack stops before changing anything, in one line naming --no-backup.
+        var scale = await stack.CliAsync(["docker", "service", "scale", $"{SwarmStack.StackName}_backup=0"], TimeSpan.FromMinutes(2), Cancellation);
+        Assert.True(scale.Succeeded, $"scaling the backup service to 0 exited with {scale.ExitCode}\n{scale.Tail()}");
+        var image = (await stack.Node!.Engine!.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image;
+        var refused = await stack.QuartetDeployAsync(ComposeSuite.BackendImage, Cancellation);
+        var restore = await stack.CliAsync(["docker", "service", "scale", $"{SwarmStack.StackName}_backup=1"], TimeSpan.FromMinutes(3), Cancellation);
+        Say($"./quartet swarm deploy with no backup task: exit {refused.ExitCode}: {refused.Tail(1)}");
+        Assert.True(refused.ExitCode == 1 && refused.Tail(1) == "quartet: error: the backup before the deploy failed; fix it, or deploy with --no-backup",
+            $"./quartet swarm deploy with no backup task exited with {refused.ExitCode}\n{refused.Tail()}");
+        Assert.DoesNotContain("running migrate", refused.Output, StringComparison.Ordinal);
+        Assert.Equal(image, (await stack.Node.Engine.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image);
+        Assert.True(restore.Succeeded, $"scaling the backup service back to 1 exited with {restore.ExitCode}\n{restore.Tail()}");
     }
 
     [Fact, Step(7)]

@@ -158,7 +158,7 @@ swarm_command() {
       case "$*" in
         "") swarm_deploy 1 ;;
         --no-backup) swarm_deploy 0 ;;
-        *) die "swarm deploy: unknown argument '$1' (only --no-backup; settings: docs/configuration.md)" ;;
+        *) die "swarm deploy: unknown arguments '$*' (only --no-backup; settings: docs/configuration.md)" ;;
       esac
       ;;
     migrate) swarm_settings && swarm_check && swarm_migrate ;;

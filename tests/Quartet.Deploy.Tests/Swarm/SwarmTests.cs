@@ -163,8 +163,11 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         var done = ProductionStackTests.BackupDone().Match(backup.Output);
         Assert.True(done.Success, $"./quartet swarm backup named no verified set:\n{backup.Tail()}");
         await AssertListedAsync(done.Groups["id"].Value);
-        var scheduled = await stack.CliAsync(["docker", "service", "logs", "--raw", "--tail", "5", $"{SwarmStack.StackName}_backup"], TimeSpan.FromMinutes(1), Cancellation);
+        // The schedule's first set, taken once PostgreSQL answered after the new stack's deploy, without a failed run.
+        var scheduled = await stack.CliAsync(["docker", "service", "logs", "--raw", $"{SwarmStack.StackName}_backup"], TimeSpan.FromMinutes(1), Cancellation);
         Say($"the backup service's last lines:\n{scheduled.Tail(5)}");
+        Assert.True(scheduled.Succeeded && ProductionStackTests.BackupDone().IsMatch(scheduled.Output) && !scheduled.Output.Contains("scheduled run failed", StringComparison.Ordinal),
+            $"the backup service took no scheduled set, or a run failed:\n{scheduled.Tail()}");
 
         // With no backup task, the deploy of the existing stack stops before changing anything, in one line naming --no-backup.
         var scale = await stack.CliAsync(["docker", "service", "scale", $"{SwarmStack.StackName}_backup=0"], TimeSpan.FromMinutes(2), Cancellation);

@@ -6,7 +6,7 @@
 
 SWARM_FILE="$QUARTET_ROOT/deploy/swarm/quartet.stack.yaml"
 # Swarm refuses an empty secret, so smtp_password (empty when the relay needs no login) is not one.
-SWARM_SECRETS=(db_password db_owner_password db_app_password redis_password session_secret jwt_secret admin_password_hash)
+SWARM_SECRETS=(db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash)
 
 swarm_stack() { printf '%s\n' "${QUARTET_STACK:-quartet}"; }
 
@@ -99,25 +99,53 @@ swarm_stack_deploy() {
   docker stack deploy --prune --resolve-image never -c "$SWARM_FILE" "$(swarm_stack)" </dev/null || die "docker stack deploy failed"
 }
 
-# swarm_deploy: the migrations run before a new backend serves. A new stack has no database yet, so
-# it is deployed first and migrated once PostgreSQL and Redis run; an existing one is migrated on the
-# new image first (migrations are expand-only, decision 0029), then rolled, start-first.
+# swarm_backup_container: the running container of the backup service's task, on the engine `docker`
+# answers. The task runs on the quartet.data=true node: on a swarm of several nodes, DOCKER_HOST names
+# that node's engine (a manager lists the task, but only its own node's engine runs `docker exec`).
+swarm_backup_container() {
+  local svc id task
+  svc="$(swarm_stack)_backup"
+  docker service inspect "$svc" >/dev/null 2>&1 || die "no service $svc; deploy the stack with ./quartet swarm deploy"
+  id="$(docker ps -q --filter "label=com.docker.swarm.service.name=$svc" --filter status=running | head -n 1)"
+  if [[ -z "$id" ]]; then
+    task="$(docker service ps --filter desired-state=running --format '{{.Node}}: {{.CurrentState}}' "$svc" | head -n 1)" || :
+    die "no running container of $svc on this engine (its task: ${task:-none}); run the command with DOCKER_HOST naming the engine of the node that runs it, the quartet.data=true node"
+  fi
+  printf '%s\n' "$id"
+}
+
+# swarm_backup_tool ARGS...: quartet-backup in the backup task's container (backup, list [--verify]).
+swarm_backup_tool() {
+  local id
+  id="$(swarm_backup_container)" || return 1
+  docker exec "$id" quartet-backup "$@" </dev/null
+}
+
+# swarm_deploy: a backup of the stack it is about to change, then the migrations before a new backend
+# serves. A new stack has no database yet, so it is deployed first and migrated once PostgreSQL and
+# Redis run; an existing one is migrated on the new image first (migrations are expand-only, decision
+# 0029), then rolled, start-first.
 swarm_deploy() {
-  local started=$SECONDS image
+  local started=$SECONDS image backup="$1"
   swarm_settings
   swarm_check
   image="${QUARTET_BACKEND_IMAGE:-quartet-backend:local}"
   if docker service inspect "$(swarm_stack)_migrate" >/dev/null 2>&1; then
+    if ((backup == 1)); then
+      say "backing up before the deploy (./quartet swarm backup)"
+      swarm_backup_tool backup || die "the backup before the deploy failed; fix it, or deploy with --no-backup"
+    fi
     docker service update --quiet --detach --no-resolve-image --image "$image" "$(swarm_stack)_migrate" >/dev/null ||
       die "setting migrate's image to $image failed"
     swarm_migrate
     swarm_stack_deploy
   else
+    say "a new stack: nothing to back up yet"
     swarm_stack_deploy
     swarm_wait 300 postgres redis redis-cache
     swarm_migrate
   fi
-  swarm_wait 600 postgres redis redis-cache backend nginx
+  swarm_wait 600 postgres redis redis-cache backup backend nginx
   say "deployed stack $(swarm_stack) in $((SECONDS - started)) s: $(docker service inspect -f '{{.Spec.Mode.Replicated.Replicas}}' "$(swarm_stack)_backend") backend replicas on $image"
 }
 
@@ -127,11 +155,22 @@ swarm_command() {
   command -v docker >/dev/null 2>&1 || die "swarm needs the Docker CLI"
   case "$cmd" in
     deploy)
-      (($# == 0)) || die "swarm deploy takes no arguments (settings: docs/configuration.md)"
-      swarm_deploy
+      case "$*" in
+        "") swarm_deploy 1 ;;
+        --no-backup) swarm_deploy 0 ;;
+        *) die "swarm deploy: unknown arguments '$*' (only --no-backup; settings: docs/configuration.md)" ;;
+      esac
       ;;
     migrate) swarm_settings && swarm_check && swarm_migrate ;;
     status) docker stack services "$(swarm_stack)" ;;
-    *) die "swarm: unknown command '${cmd}' (deploy, migrate or status)" ;;
+    backup)
+      (($# == 0)) || die "swarm backup takes no arguments"
+      swarm_backup_tool backup
+      ;;
+    backups)
+      [[ "$*" == "" || "$*" == --verify ]] || die "swarm backups: unknown argument '$1' (only --verify)"
+      swarm_backup_tool list "$@"
+      ;;
+    *) die "swarm: unknown command '${cmd}' (deploy, migrate, status, backup or backups)" ;;
   esac
 }

@@ -60,7 +60,8 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
                 new StandInBuilder(suite.Docker, suite.Root, suite.LogDirectory, suite.Say).SwarmNodeAsync(standIns.Debian, cancellationToken));
             Node = await TimedAsync("the node's engine",
                 () => SwarmNode.StartAsync(suite.Docker, nodeImage, $"{ComposeSuite.Project}-swarm-node", suite.Log, NodeStartLimit, cancellationToken));
-            string[] images = [standIns.Postgres, standIns.Redis, standIns.Node, ComposeSuite.BackendImage, ComposeSuite.WebImage];
+            await CheckedAsync("the production stack's postgres and backup images", () => DataImagesAsync(cancellationToken));
+            string[] images = [standIns.Redis, standIns.Node, ComposeSuite.BackendImage, ComposeSuite.WebImage, ComposeSuite.DatabaseImage, ComposeSuite.BackupImage];
             using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 limit.CancelAfter(ImageLoadLimit);
@@ -119,6 +120,30 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
 
     public Task<HostCommandResult> QuartetDeployAsync(string backendImage, CancellationToken cancellationToken) =>
         suite.RunAsync([Path.Combine(suite.Root, "quartet"), "swarm", "deploy"], Environment(backendImage), DeployLimit, cancellationToken);
+
+    /// <summary><c>./quartet swarm ARGS...</c> as the operator runs it, on the current backend image.</summary>
+    public Task<HostCommandResult> QuartetSwarmAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
+        CliAsync([Path.Combine(suite.Root, "quartet"), "swarm", .. arguments], DeployLimit, cancellationToken);
+
+    /// <summary>
+    /// PostgreSQL with pgBackRest and the backup tool: the images the production compose stack runs
+    /// (<see cref="ComposeSuite.DatabaseImage"/>, <see cref="ComposeSuite.BackupImage"/>), built by its
+    /// compose files only when this run has not built them yet.
+    /// </summary>
+    private async Task<HostCommandResult> DataImagesAsync(CancellationToken cancellationToken)
+    {
+        var present = await suite.Docker.Images.ListImagesAsync(new ImagesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["reference"] = new Dictionary<string, bool> { [ComposeSuite.DatabaseImage] = true, [ComposeSuite.BackupImage] = true },
+            },
+        }, cancellationToken);
+        var tags = present.SelectMany(i => i.RepoTags ?? []).ToHashSet();
+        return tags.Contains(ComposeSuite.DatabaseImage) && tags.Contains(ComposeSuite.BackupImage)
+            ? new HostCommandResult("docker image ls", 0, "both images are there")
+            : await suite.ComposeAsync(production: true, Ports.Free(), ["build", "postgres", "backup"], cancellationToken);
+    }
 
     public Task<HostCommandResult> CliAsync(IReadOnlyList<string> argv, TimeSpan limit, CancellationToken cancellationToken) =>
         suite.RunAsync(argv, Environment(ComposeSuite.BackendImage), limit, cancellationToken);

@@ -11,8 +11,8 @@ namespace Quartet.Deploy.Tests.Swarm;
 /// <c>./quartet swarm deploy</c> on a one-node swarm in a container (<see cref="SwarmStack"/>), then
 /// what an operator and a user see: migrations done before the backend serves, a user's session and
 /// CSRF token through nginx, every backend replica serving, the hardening Swarm applies, nginx cut
-/// off from the data servers, a
-/// start-first rolling update under load that fails no request, and a release that does not start
+/// off from the data servers, a verified backup taken by <c>./quartet swarm backup</c>, a
+/// start-first rolling update under load that backs up first and fails no request, and a release that does not start
 /// rolled back by Swarm, again failing no request. After the compose stacks, on the
 /// images the compose suite built.
 /// </summary>
@@ -37,6 +37,7 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         var migrated = output.IndexOf("quartet: migrations done: the schema is current", StringComparison.Ordinal);
         Assert.True(migrated >= 0 && migrated < output.IndexOf("quartet: deployed stack", StringComparison.Ordinal),
             $"./quartet swarm deploy did not report the migrations done before the stack:\n{stack.Deploy.Tail()}");
+        Assert.Contains("quartet: a new stack: nothing to back up yet", output, StringComparison.Ordinal);
         var migrate = await stack.Node!.Engine!.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_migrate", Cancellation);
         Assert.Equal(0UL, migrate.Spec.Mode.Replicated.Replicas);
         Assert.Empty(await stack.ContainersAsync("migrate", Cancellation));
@@ -53,6 +54,9 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
             Assert.True(containers.Count == count && containers.All(c => c.Status.Contains("(healthy)", StringComparison.Ordinal)),
                 $"{service}: expected {count} healthy containers; found {string.Join(", ", containers.Select(c => c.Status))}");
         }
+        // The backup service has no healthcheck (as in compose): its one task runs.
+        var backup = await stack.ContainersAsync("backup", Cancellation);
+        Assert.True(backup.Count == 1 && backup[0].State == "running", $"backup: expected one running container; found {string.Join(", ", backup.Select(c => c.Status))}");
     }
 
     [Fact, Step(2)]
@@ -95,7 +99,7 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         stack.RequireUp();
         var engine = stack.Node!.Engine!;
         var bad = new List<string>();
-        foreach (var service in new[] { "postgres", "redis", "redis-cache", "backend", "nginx", "mail-egress" })
+        foreach (var service in new[] { "postgres", "redis", "redis-cache", "backup", "backend", "nginx", "mail-egress" })
         {
             foreach (var container in await stack.ContainersAsync(service, Cancellation))
             {
@@ -142,7 +146,44 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         Assert.Equal(["backend -> postgres:5432", "backend -> redis:6379", "nginx -> backend:8080"], reached);
     }
 
+    /// <summary>
+    /// <c>./quartet swarm backup</c>: a set taken and verified in the backup task's container (pgBackRest
+    /// from the WAL-archiving PostgreSQL, pg_dump, Redis's snapshot over SYNC), which
+    /// <c>./quartet swarm backups</c> then lists.
+    /// </summary>
     [Fact, Step(6)]
+    public async Task SwarmBackupTakesAVerifiedSetInTheBackupTask()
+    {
+        stack.RequireUp();
+        await stack.UserAsync();
+        var clock = Stopwatch.StartNew();
+        var backup = await stack.QuartetSwarmAsync(["backup"], Cancellation);
+        Say($"./quartet swarm backup: exit {backup.ExitCode} after {clock.Elapsed.TotalSeconds:0} s: {backup.Tail(1)}");
+        Assert.True(backup.Succeeded, $"./quartet swarm backup exited with {backup.ExitCode}\n{backup.Tail()}");
+        var done = ProductionStackTests.BackupDone().Match(backup.Output);
+        Assert.True(done.Success, $"./quartet swarm backup named no verified set:\n{backup.Tail()}");
+        await AssertListedAsync(done.Groups["id"].Value);
+        // The schedule's first set, taken once PostgreSQL answered after the new stack's deploy, without a failed run.
+        var scheduled = await stack.CliAsync(["docker", "service", "logs", "--raw", $"{SwarmStack.StackName}_backup"], TimeSpan.FromMinutes(1), Cancellation);
+        Say($"the backup service's last lines:\n{scheduled.Tail(5)}");
+        Assert.True(scheduled.Succeeded && ProductionStackTests.BackupDone().IsMatch(scheduled.Output) && !scheduled.Output.Contains("scheduled run failed", StringComparison.Ordinal),
+            $"the backup service took no scheduled set, or a run failed:\n{scheduled.Tail()}");
+
+        // With no backup task, the deploy of the existing stack stops before changing anything, in one line naming --no-backup.
+        var scale = await stack.CliAsync(["docker", "service", "scale", $"{SwarmStack.StackName}_backup=0"], TimeSpan.FromMinutes(2), Cancellation);
+        Assert.True(scale.Succeeded, $"scaling the backup service to 0 exited with {scale.ExitCode}\n{scale.Tail()}");
+        var image = (await stack.Node!.Engine!.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image;
+        var refused = await stack.QuartetDeployAsync(ComposeSuite.BackendImage, Cancellation);
+        var restore = await stack.CliAsync(["docker", "service", "scale", $"{SwarmStack.StackName}_backup=1"], TimeSpan.FromMinutes(3), Cancellation);
+        Say($"./quartet swarm deploy with no backup task: exit {refused.ExitCode}: {refused.Tail(1)}");
+        Assert.True(refused.ExitCode == 1 && refused.Tail(1) == "quartet: error: the backup before the deploy failed; fix it, or deploy with --no-backup",
+            $"./quartet swarm deploy with no backup task exited with {refused.ExitCode}\n{refused.Tail()}");
+        Assert.DoesNotContain("running migrate", refused.Output, StringComparison.Ordinal);
+        Assert.Equal(image, (await stack.Node.Engine.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image);
+        Assert.True(restore.Succeeded, $"scaling the backup service back to 1 exited with {restore.ExitCode}\n{restore.Tail()}");
+    }
+
+    [Fact, Step(7)]
     public async Task RollingUpdateStartsEachNewReplicaFirstAndFailsNoRequest()
     {
         stack.RequireUp();
@@ -169,6 +210,12 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         Say($"./quartet swarm deploy to {image}: exit {deploy.ExitCode} after {rolled.TotalSeconds:0} s (migrate included); under load: {result}; " +
             $"running backend containers seen: {running.Min()} to {running.Max()}");
         Assert.True(deploy.Succeeded, $"./quartet swarm deploy exited with {deploy.ExitCode}\n{deploy.Tail()}");
+        // The deploy backed the stack up first: a new verified set, before the migrations.
+        var backedUp = deploy.Output.IndexOf("quartet: backing up before the deploy", StringComparison.Ordinal);
+        var done = ProductionStackTests.BackupDone().Match(deploy.Output);
+        Assert.True(backedUp >= 0 && done.Success && done.Index < deploy.Output.IndexOf("quartet: running migrate", StringComparison.Ordinal),
+            $"./quartet swarm deploy took no backup before migrating:\n{deploy.Tail(40)}");
+        await AssertListedAsync(done.Groups["id"].Value);
 
         var after = await stack.ContainersAsync("backend", Cancellation);
         Assert.True(after.Count == SwarmStack.Replicas && after.All(c => c.Image == image && !before.Contains(c.ID)),
@@ -186,7 +233,7 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
     /// service back to the previous image (failure_action: rollback), the deploy says so and exits
     /// non-zero, and the replicas that served all along fail no request.
     /// </summary>
-    [Fact, Step(7)]
+    [Fact, Step(8)]
     public async Task AReleaseThatDoesNotStartIsRolledBackWithNoFailedRequest()
     {
         stack.RequireUp();
@@ -244,6 +291,15 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         {
             await engine.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters(), Cancellation);
         }
+    }
+
+    /// <summary><c>./quartet swarm backups</c> lists the set.</summary>
+    private async Task AssertListedAsync(string id)
+    {
+        var list = await stack.QuartetSwarmAsync(["backups"], Cancellation);
+        Say($"./quartet swarm backups: exit {list.ExitCode}\n{list.Tail(6)}");
+        Assert.True(list.Succeeded && list.Output.Split('\n').Any(line => line.StartsWith(id + " ", StringComparison.Ordinal)),
+            $"./quartet swarm backups (exit {list.ExitCode}) does not list backup {id}:\n{list.Tail()}");
     }
 
     private async Task SampleRunningAsync(List<int> counts, CancellationToken cancellationToken)

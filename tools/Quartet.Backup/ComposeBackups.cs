@@ -118,7 +118,8 @@ public sealed partial class ComposeBackups(Action<string> say)
             throw new StackException("PostgreSQL does not answer on its socket; start the stack with ./quartet up --prod, then back up");
         }
         var clock = Stopwatch.StartNew();
-        var (id, takenAt, final, work) = Sets.Begin();
+        var set = Sets.Begin();
+        var work = set.WorkDirectory;
         try
         {
             var pgBackRest = PgBackRest;
@@ -132,21 +133,8 @@ public sealed partial class ComposeBackups(Action<string> say)
             var snapshot = Path.Combine(work, "redis.rdb");
             await SnapshotRedisAsync(snapshot, cancellationToken);
 
-            List<BackupFile> files = [await BackupManifest.DescribeAsync(dump, cancellationToken), await BackupManifest.DescribeAsync(snapshot, cancellationToken)];
-            var manifest = new BackupManifest(id, takenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0) { Rows = rows };
-            say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
-            await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
-            if (await manifest.CheckFilesAsync(work, cancellationToken) is { Count: > 0 } problems)
-            {
-                throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
-            }
-            manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) };
-            await manifest.WriteAsync(work, cancellationToken);
-            Directory.Move(work, final);
-            await RecordAsync(takenAt, id, cancellationToken);
-            say($"backup {id} done in {manifest.Seconds:0.0} s: base backup {physical.Label} ({BackupSets.Size(physical.RepositoryBytes)} in the repository), " +
-                $"dump and snapshot {BackupSets.Size(manifest.FileBytes)}");
-            await Sets.ApplyRetentionAsync(cancellationToken);
+            var manifest = await Sets.CompleteAsync(set, physical, rows, clock.Elapsed, cancellationToken);
+            await RecordAsync(set.TakenAt, set.Id, cancellationToken);
             return manifest;
         }
         catch

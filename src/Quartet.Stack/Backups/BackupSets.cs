@@ -80,6 +80,32 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
         return new NewSet(id, takenAt, final, final + ".partial");
     }
 
+    /// <summary>
+    /// The end of taking a set, in both modes: its manifest (files with checksums, the dump's row counts)
+    /// checked against the base backup and the files just written, then the folder renamed from
+    /// <c>.partial</c> to its id, and the retention policy applied.
+    /// </summary>
+    public async Task<BackupManifest> CompleteAsync(NewSet set, PhysicalBackup physical, IReadOnlyDictionary<string, long> rows, TimeSpan elapsed,
+        CancellationToken cancellationToken)
+    {
+        List<BackupFile> files = [await BackupManifest.DescribeAsync(Path.Combine(set.WorkDirectory, "quartet.dump"), cancellationToken),
+            await BackupManifest.DescribeAsync(Path.Combine(set.WorkDirectory, "redis.rdb"), cancellationToken)];
+        var manifest = new BackupManifest(set.Id, set.TakenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0) { Rows = rows };
+        say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
+        await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
+        if (await manifest.CheckFilesAsync(set.WorkDirectory, cancellationToken) is { Count: > 0 } problems)
+        {
+            throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
+        }
+        manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(elapsed.TotalSeconds, 1) };
+        await manifest.WriteAsync(set.WorkDirectory, cancellationToken);
+        Directory.Move(set.WorkDirectory, set.Directory);
+        say($"backup {set.Id} done in {manifest.Seconds:0.0} s: base backup {physical.Label} ({Size(physical.RepositoryBytes)} in the repository), " +
+            $"dump and snapshot {Size(manifest.FileBytes)}, in {set.Directory}");
+        await ApplyRetentionAsync(cancellationToken);
+        return manifest;
+    }
+
     /// <summary>Complete sets (those with a manifest), oldest first.</summary>
     public async Task<IReadOnlyList<BackupSetInfo>> ListAsync(CancellationToken cancellationToken)
     {

@@ -25,7 +25,8 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             throw new StackException("the stack is not running; start it with ./quartet up, then back up");
         }
         var clock = Stopwatch.StartNew();
-        var (id, takenAt, final, work) = Sets.Begin();
+        var set = Sets.Begin();
+        var work = set.WorkDirectory;
         try
         {
             var pgBackRest = stack.PgBackRest;
@@ -40,21 +41,8 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             var snapshot = Path.Combine(work, "redis.rdb");
             await stack.Redis.SnapshotAsync(snapshot, cancellationToken);
 
-            List<BackupFile> files = [await BackupManifest.DescribeAsync(dump, cancellationToken), await BackupManifest.DescribeAsync(snapshot, cancellationToken)];
-            var manifest = new BackupManifest(id, takenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0) { Rows = rows };
-            say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
-            await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
-            if (await manifest.CheckFilesAsync(work, cancellationToken) is { Count: > 0 } problems)
-            {
-                throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
-            }
-            manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) };
-            await manifest.WriteAsync(work, cancellationToken);
-            Directory.Move(work, final);
-            say($"backup {id} done in {manifest.Seconds:0.0} s: base backup {physical.Label} ({BackupSets.Size(physical.RepositoryBytes)} in the repository), " +
-                $"dump and snapshot {BackupSets.Size(manifest.FileBytes)}, in {final}");
-            await Sets.ApplyRetentionAsync(cancellationToken);
-            await BackupStatus.RecordAsync(stack.Postgres.ConnectionString(NativeStack.Database, pooling: false), BackupStatus.Backup, takenAt, id, cancellationToken);
+            var manifest = await Sets.CompleteAsync(set, physical, rows, clock.Elapsed, cancellationToken);
+            await BackupStatus.RecordAsync(stack.Postgres.ConnectionString(NativeStack.Database, pooling: false), BackupStatus.Backup, set.TakenAt, set.Id, cancellationToken);
             return manifest;
         }
         catch

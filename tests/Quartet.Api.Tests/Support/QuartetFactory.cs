@@ -19,6 +19,10 @@ internal sealed class QuartetFactory : WebApplicationFactory<Program>
     private readonly TimeProvider? _clock;
     private readonly string? _clientIp;
 
+    // The test runner's standard output is not the app's to replace. An environment variable, because the
+    // app reads the setting while its builder is made, before the settings below are added.
+    static QuartetFactory() => Environment.SetEnvironmentVariable("Logging__WholeLineOutput", "false");
+
     public QuartetFactory(TestStack stack, string database, IDictionary<string, string?>? settings = null, string environment = "Production",
         TestSecrets? secrets = null, TimeProvider? clock = null, string? clientIp = null)
     {

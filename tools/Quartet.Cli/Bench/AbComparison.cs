@@ -3,21 +3,21 @@ using Quartet.Stack;
 namespace Quartet.Cli.Bench;
 
 /// <summary>
-/// A/B: a second backend with one setting changed (KEY=VALUE, as an environment variable:
-/// Logging__LogLevel__Quartet.Request=Warning, DOTNET_gcServer=0, ...), behind its own nginx; rounds
-/// alternate A and B so the machine's noise falls on both. With an app folder, B runs that published
-/// backend instead of the stack's: the A/B of a code or build change.
+/// A/B: two fresh backends beside the stack's, the same but for one setting of B (KEY=VALUE, as an
+/// environment variable: Logging__LogLevel__Quartet.Request=Warning, DOTNET_gcServer=0, ...), each behind
+/// its own nginx; rounds alternate A and B so the machine's noise falls on both. With an app folder, B runs
+/// that published backend instead of the stack's: the A/B of a code or build change.
 /// </summary>
 internal sealed class AbComparison(NativeStack stack, Wrk wrk, string folder)
 {
-    public async Task RunAsync(string url, string? setting, string? app, int rounds, CancellationToken cancellationToken)
+    public async Task RunAsync(string? setting, string? app, int rounds, CancellationToken cancellationToken)
     {
         var assembly = app is null ? stack.Layout.AppAssembly : Path.Combine(app, "Quartet.Api.dll");
         if (!File.Exists(assembly))
         {
             throw new StackException($"bench: --ab-app: {assembly} is missing (dotnet publish src/Quartet.Api -o DIR)");
         }
-        var (runs, residentB) = await MeasureAsync(url, setting, assembly, rounds, cancellationToken);
+        var (runs, residentA, residentB) = await MeasureAsync(setting, assembly, rounds, cancellationToken);
 
         double Mean(string side, string scenario, Func<WrkResult, double> figure, int decimals)
         {
@@ -41,44 +41,75 @@ internal sealed class AbComparison(NativeStack stack, Wrk wrk, string folder)
                 + $"{BenchReport.Number(aRps),10} {BenchReport.Number(bRps),10} {BenchReport.Ratio(bRps, aRps),6} "
                 + $"{BenchReport.Number(aP99),10} {BenchReport.Number(bP99),10}");
         }
-        Console.WriteLine($"resident memory after the load: A {BenchReport.Megabytes(BackendFigures.ResidentMb(stack.Backend.Pid))} MB, "
+        Console.WriteLine($"resident memory after the load: A {BenchReport.Megabytes(residentA)} MB, "
             + $"B {BenchReport.Megabytes(residentB)} MB");
     }
 
-    /// <summary>Backend B and its nginx up, the rounds run, B's memory read; both stopped again.</summary>
-    private async Task<(List<Run> Runs, double? ResidentB)> MeasureAsync(string url, string? setting, string assembly, int rounds,
+    /// <summary>
+    /// Backends A and B, each behind an nginx of its own, started together from the same settings (B with
+    /// the change); the rounds run; both memories read; all stopped again. A is not the stack's own backend:
+    /// that one has served everything before, and an A/A run against it differed by up to 1.8x.
+    /// </summary>
+    private async Task<(List<Run> Runs, double? ResidentA, double? ResidentB)> MeasureAsync(string? setting, string assemblyB, int rounds,
         CancellationToken cancellationToken)
     {
-        var environment = stack.SecondBackendEnvironment();
+        var environmentA = stack.SecondBackendEnvironment();
+        var environmentB = stack.SecondBackendEnvironment();
         if (setting is not null)
         {
             var separator = setting.IndexOf('=', StringComparison.Ordinal);
-            environment[setting[..separator]] = setting[(separator + 1)..];
+            environmentB[setting[..separator]] = setting[(separator + 1)..];
         }
-        var own = Path.Combine(folder, "b");
-        await using var backend = new BackendServer(assembly, environment, Ports.Free(), own, own, name: "backend-b")
-        {
-            StartTimeout = TimeSpan.FromSeconds(30),
-        };
-        await using var nginx = SecondServers.Nginx(stack, folder, "b", backend.Port);
-        await SecondServers.StartAsync(backend, "backend B", cancellationToken);
-        await SecondServers.StartAsync(nginx, "a second nginx (b)", cancellationToken);
+        await using var a = await StartAsync("a", stack.Layout.AppAssembly, environmentA, cancellationToken);
+        await using var b = await StartAsync("b", assemblyB, environmentB, cancellationToken);
 
         var runs = new List<Run>();
-        (string Side, string Target)[] sides = [("a", url), ("b", nginx.BaseAddress.ToString().TrimEnd('/'))];
         for (var round = 1; round <= rounds; round++)
         {
-            foreach (var (side, target) in sides)
+            // Alternating which side goes first, so neither always follows the other's load.
+            foreach (var side in round % 2 == 1 ? [a, b] : (Side[])[b, a])
             {
-                var pid = side == "a" ? stack.Backend.Pid : backend.Pid;
-                wrk.Processes = () => new Dictionary<string, int?> { ["backend"] = pid };
+                wrk.Processes = () => new Dictionary<string, int?> { ["backend"] = side.Backend.Pid };
                 foreach (var scenario in Scenario.Reads)
                 {
-                    runs.Add(new Run(side, scenario.Name, await wrk.RunAsync($"{side}-{scenario.Name}-{round}", target, scenario, cancellationToken)));
+                    runs.Add(new Run(side.Name, scenario.Name, await wrk.RunAsync($"{side.Name}-{scenario.Name}-{round}", side.Url, scenario, cancellationToken)));
                 }
             }
         }
-        return (runs, BackendFigures.ResidentMb(backend.Pid));
+        return (runs, BackendFigures.ResidentMb(a.Backend.Pid), BackendFigures.ResidentMb(b.Backend.Pid));
+    }
+
+    private async Task<Side> StartAsync(string name, string assembly, Dictionary<string, string?> environment, CancellationToken cancellationToken)
+    {
+        var own = Path.Combine(folder, name);
+        var backend = new BackendServer(assembly, environment, Ports.Free(), own, own, name: $"backend-{name}")
+        {
+            StartTimeout = TimeSpan.FromSeconds(30),
+        };
+        var nginx = SecondServers.Nginx(stack, folder, name, backend.Port);
+        var side = new Side(name, backend, nginx);
+        try
+        {
+            await SecondServers.StartAsync(backend, $"backend {name.ToUpperInvariant()}", cancellationToken);
+            await SecondServers.StartAsync(nginx, $"a second nginx ({name})", cancellationToken);
+            return side;
+        }
+        catch
+        {
+            await side.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record Side(string Name, BackendServer Backend, NginxServer Nginx) : IAsyncDisposable
+    {
+        public string Url => Nginx.BaseAddress.ToString().TrimEnd('/');
+
+        public async ValueTask DisposeAsync()
+        {
+            await Nginx.DisposeAsync();
+            await Backend.DisposeAsync();
+        }
     }
 
     private sealed record Run(string Side, string Scenario, WrkResult Result);

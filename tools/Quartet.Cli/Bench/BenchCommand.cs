@@ -44,7 +44,7 @@ internal sealed class BenchCommand(Cli cli)
             var wrk = await SetUpAsync(url, options.Load, folder.Path, cancellationToken);
             if (options.IsAb)
             {
-                await new AbComparison(stack, wrk, folder.Path).RunAsync(url, options.Ab, options.AbApp, options.Rounds, cancellationToken);
+                await new AbComparison(stack, wrk, folder.Path).RunAsync(options.Ab, options.AbApp, options.Rounds, cancellationToken);
                 return 0;
             }
             var report = await MeasureAsync(stack, url, options.Load, wrk, options.CompareNode, folder.Path, cancellationToken);

@@ -14,8 +14,8 @@ internal sealed record BenchOptions
           --compare-node   also load the Node.js (Fastify) service in bench/node-fastify on
                            the same data, behind the same nginx template, and print the ratios
           --seconds N      measure each scenario for N seconds (default 15; warm-up N/3)
-          --ab KEY=VALUE   compare the running backend (A) with a second one whose environment
-                           adds KEY=VALUE (B), alternating rounds (--rounds, default 3)
+          --ab KEY=VALUE   start two fresh backends with the stack's settings, B's environment
+                           adding KEY=VALUE, and alternate rounds of A and B (--rounds, default 3)
           --ab-app DIR     B runs the backend published in DIR (Quartet.Api.dll) instead of
                            the stack's own: A/B of a code or build change; with --ab, both
 

@@ -3,21 +3,21 @@ using Quartet.Stack;
 namespace Quartet.Cli.Bench;
 
 /// <summary>
-/// A/B: two fresh backends beside the stack's, the same but for one setting of B (KEY=VALUE, as an
+/// A/B: two fresh backends beside the stack's, the same but for the settings B adds (KEY=VALUE, as an
 /// environment variable: Logging__LogLevel__Quartet.Request=Warning, DOTNET_gcServer=0, ...), each behind
 /// its own nginx; rounds alternate A and B so the machine's noise falls on both. With an app folder, B runs
 /// that published backend instead of the stack's: the A/B of a code or build change.
 /// </summary>
 internal sealed class AbComparison(NativeStack stack, Wrk wrk, string folder)
 {
-    public async Task RunAsync(string? setting, string? app, int rounds, CancellationToken cancellationToken)
+    public async Task RunAsync(IReadOnlyList<string> settings, string? app, int rounds, CancellationToken cancellationToken)
     {
         var assembly = app is null ? stack.Layout.AppAssembly : Path.Combine(app, "Quartet.Api.dll");
         if (!File.Exists(assembly))
         {
             throw new StackException($"bench: --ab-app: {assembly} is missing (dotnet publish src/Quartet.Api -o DIR)");
         }
-        var (runs, residentA, residentB) = await MeasureAsync(setting, assembly, rounds, cancellationToken);
+        var (runs, residentA, residentB) = await MeasureAsync(settings, assembly, rounds, cancellationToken);
 
         double Mean(string side, string scenario, Func<WrkResult, double> figure, int decimals)
         {
@@ -27,7 +27,7 @@ internal sealed class AbComparison(NativeStack stack, Wrk wrk, string folder)
         }
 
         Console.WriteLine();
-        var change = string.Join(" and ", new[] { setting, app is null ? null : $"the backend in {app}" }.OfType<string>());
+        var change = string.Join(" and ", settings.Append(app is null ? null : $"the backend in {app}").OfType<string>());
         Console.WriteLine($"A/B over {rounds} rounds; B = A with {change}");
         Console.WriteLine($"{"scenario",-8} {"A us/req",9} {"B us/req",9} {"B/A",6} {"A req/s",10} {"B req/s",10} {"B/A",6} {"A p99 ms",10} {"B p99 ms",10}");
         foreach (var name in Scenario.Reads.Select(s => s.Name))
@@ -50,12 +50,12 @@ internal sealed class AbComparison(NativeStack stack, Wrk wrk, string folder)
     /// the change); the rounds run; both memories read; all stopped again. A is not the stack's own backend:
     /// that one has served everything before, and an A/A run against it differed by up to 1.8x.
     /// </summary>
-    private async Task<(List<Run> Runs, double? ResidentA, double? ResidentB)> MeasureAsync(string? setting, string assemblyB, int rounds,
+    private async Task<(List<Run> Runs, double? ResidentA, double? ResidentB)> MeasureAsync(IReadOnlyList<string> settings, string assemblyB, int rounds,
         CancellationToken cancellationToken)
     {
         var environmentA = stack.SecondBackendEnvironment();
         var environmentB = stack.SecondBackendEnvironment();
-        if (setting is not null)
+        foreach (var setting in settings)
         {
             var separator = setting.IndexOf('=', StringComparison.Ordinal);
             environmentB[setting[..separator]] = setting[(separator + 1)..];

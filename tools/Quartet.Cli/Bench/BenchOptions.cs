@@ -15,7 +15,8 @@ internal sealed record BenchOptions
                            the same data, behind the same nginx template, and print the ratios
           --seconds N      measure each scenario for N seconds (default 15; warm-up N/3)
           --ab KEY=VALUE   start two fresh backends with the stack's settings, B's environment
-                           adding KEY=VALUE, and alternate rounds of A and B (--rounds, default 3)
+                           adding KEY=VALUE (repeat --ab for more than one), and alternate
+                           rounds of A and B (--rounds, default 3)
           --ab-app DIR     B runs the backend published in DIR (Quartet.Api.dll) instead of
                            the stack's own: A/B of a code or build change; with --ab, both
 
@@ -26,9 +27,10 @@ internal sealed record BenchOptions
     public bool Smoke { get; init; }
     public bool CompareNode { get; init; }
     public int? Seconds { get; init; }
-    public string? Ab { get; init; }
+    /// <summary>The settings backend B adds (--ab, any number of times).</summary>
+    public IReadOnlyList<string> Ab { get; init; } = [];
     public string? AbApp { get; init; }
-    public bool IsAb => Ab is not null || AbApp is not null;
+    public bool IsAb => Ab.Count > 0 || AbApp is not null;
     public int Rounds { get; init; } = 3;
     public bool Help { get; init; }
 
@@ -47,7 +49,7 @@ internal sealed record BenchOptions
                 "--json" => options with { Json = Value("a file") },
                 "--smoke" => options with { Smoke = true },
                 "--compare-node" => options with { CompareNode = true },
-                "--ab" => options with { Ab = Setting(Value("KEY=VALUE")) },
+                "--ab" => options with { Ab = [.. options.Ab, Setting(Value("KEY=VALUE"))] },
                 "--ab-app" => options with { AbApp = Path.GetFullPath(Value("a folder")) },
                 "--rounds" => options with { Rounds = WholeNumber("--rounds", Value("a number")) },
                 "--seconds" => options with { Seconds = WholeNumber("--seconds", Value("a number")) },

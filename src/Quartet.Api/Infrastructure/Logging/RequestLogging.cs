@@ -18,7 +18,7 @@ internal static partial class RequestLogging
         // Before the console logger takes Console.Out: the runtime's own standard output flushes every
         // 256 bytes, so a request's line (about 600) took three write calls; this one takes one. Off only
         // where standard output is not the service's own (the in-process test host shares the runner's).
-        if (builder.Configuration.GetValue(WholeLineOutputSetting, true))
+        if (WholeLineOutput(builder.Configuration))
         {
             WholeLineStdout.Install();
         }
@@ -35,6 +35,18 @@ internal static partial class RequestLogging
         // A full queue drops log lines rather than making requests wait for the console.
         builder.Services.Configure<ConsoleLoggerOptions>(options => options.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         return builder;
+    }
+
+    private static bool WholeLineOutput(IConfiguration configuration)
+    {
+        var value = configuration[WholeLineOutputSetting];
+        if (value is null)
+        {
+            return true;
+        }
+        return bool.TryParse(value, out var on)
+            ? on
+            : throw new OptionsValidationException("Logging", typeof(bool), [$"{WholeLineOutputSetting} must be true or false, not '{value}'."]);
     }
 
     /// <summary>

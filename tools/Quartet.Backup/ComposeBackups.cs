@@ -43,6 +43,9 @@ public sealed partial class ComposeBackups(Action<string> say)
 
     private PgBackRest PgBackRest => new(Layout, new PostgresServer(PgData, 5432, "", "/tmp", "/tmp") { SocketDirectory = SocketDirectory }, Retention.Daily);
 
+    /// <summary>How soon the schedule looks again after a failed run, or while the schema has no backup_status table.</summary>
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromMinutes(5);
+
     /// <summary>
     /// The schedule: a set whenever the newest is older than the backup interval (at once when there is
     /// none), and a drill whenever backup_status's last drill is older than the drill interval; a failed
@@ -52,9 +55,10 @@ public sealed partial class ComposeBackups(Action<string> say)
     {
         say($"scheduled: {schedule} (QUARTET_BACKUP_INTERVAL, QUARTET_DRILL_INTERVAL); retention {Retention}; backups in the volume at {Root}");
         var drillFailedAt = DateTimeOffset.MinValue;
+        var waitedForSchema = false;
         while (true)
         {
-            var wait = TimeSpan.FromMinutes(5);
+            var wait = RetryAfterFailure;
             try
             {
                 await EnsureStanzaAsync(cancellationToken);
@@ -69,9 +73,20 @@ public sealed partial class ComposeBackups(Action<string> say)
                     }
                     wait = due - DateTimeOffset.UtcNow;
                 }
-                if (schedule.Drill is { } every && (sets.Count > 0 || schedule.Backup is not null))
+                var status = schedule.Drill is null ? null : await BackupStatus.TryReadAsync(Postgres.ConnectionString(Database), cancellationToken);
+                if (schedule.Drill is not null && status is null)
                 {
-                    var last = (await BackupStatus.ReadAsync(Postgres.ConnectionString(Database), cancellationToken)).GetValueOrDefault(BackupStatus.Drill, DateTimeOffset.MinValue);
+                    // The drill records its success in the schema; until migrate has made it, it waits.
+                    wait = wait < RetryAfterFailure ? wait : RetryAfterFailure;
+                    if (!waitedForSchema)
+                    {
+                        say("the drill waits until migrations have made the backup_status table");
+                        waitedForSchema = true;
+                    }
+                }
+                else if (schedule.Drill is { } every && (sets.Count > 0 || schedule.Backup is not null))
+                {
+                    var last = status!.GetValueOrDefault(BackupStatus.Drill, DateTimeOffset.MinValue);
                     var retry = every < BackupSchedule.RetryAfter ? every : BackupSchedule.RetryAfter;
                     var due = last == DateTimeOffset.MinValue ? DateTimeOffset.UtcNow : last + every;
                     due = drillFailedAt + retry > due ? drillFailedAt + retry : due;
@@ -94,6 +109,9 @@ public sealed partial class ComposeBackups(Action<string> say)
             }
             catch (Exception e) when (e is StackException or NpgsqlException)
             {
+                // A set taken before the failure is not taken again (the next one is due from it), and a
+                // failed drill waits for its own retry time, so looking again soon repeats nothing.
+                wait = RetryAfterFailure;
                 say($"error: scheduled run failed, trying again in {wait.TotalMinutes:0} minutes: {e.Message}");
             }
             await Task.Delay(wait < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait > TimeSpan.FromHours(1) ? TimeSpan.FromHours(1) : wait, cancellationToken);

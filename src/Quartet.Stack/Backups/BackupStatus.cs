@@ -39,6 +39,22 @@ public static class BackupStatus
         }
     }
 
+    /// <summary>
+    /// When each kind last succeeded, or null while the database has no backup_status table (a new
+    /// stack before its first migrate, or a schema from before 0006).
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, DateTimeOffset>?> TryReadAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadAsync(connectionString, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return null;
+        }
+    }
+
     /// <summary>When each kind last succeeded; a kind that never did is absent.</summary>
     public static async Task<IReadOnlyDictionary<string, DateTimeOffset>> ReadAsync(string connectionString, CancellationToken cancellationToken)
     {

@@ -5,7 +5,9 @@
 # docs/operations.md#docker-swarm, the reasons docs/decisions/0030-docker-swarm.md.
 
 SWARM_FILE="$QUARTET_ROOT/deploy/swarm/quartet.stack.yaml"
-# Swarm refuses an empty secret, so smtp_password (empty when the relay needs no login) is not one.
+# Swarm refuses an empty secret, so smtp_password (empty when the relay needs no login) is one only
+# with QUARTET_SMTP_USERNAME set, from a second file.
+SWARM_SMTP_FILE="$QUARTET_ROOT/deploy/swarm/smtp-login.stack.yaml"
 SWARM_SECRETS=(db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash)
 
 swarm_stack() { printf '%s\n' "${QUARTET_STACK:-quartet}"; }
@@ -33,6 +35,9 @@ swarm_check() {
   for name in "${SWARM_SECRETS[@]}"; do
     [[ -s "$dir/$name" ]] || die "the secret $dir/$name is missing or empty; make it with scripts/generate-secrets.sh"
   done
+  if [[ -n "${QUARTET_SMTP_USERNAME:-}" && ! -s "$dir/smtp_password" ]]; then
+    die "QUARTET_SMTP_USERNAME is set, and the secret $dir/smtp_password (the relay's password) is missing or empty; make it with QUARTET_SMTP_PASSWORD_FILE=<file> scripts/generate-secrets.sh --force smtp_password"
+  fi
   compose_refuse_development_secrets "$dir"
   db_connections_fit "${QUARTET_BACKEND_REPLICAS:-2}" "${QUARTET_DB_MAX_CONNECTIONS:-100}"
   export QUARTET_SECRETS_DIR="$dir"
@@ -94,9 +99,11 @@ swarm_migrate() {
 }
 
 swarm_stack_deploy() {
-  say "docker stack deploy $(swarm_stack) (deploy/swarm/quartet.stack.yaml)"
+  local files=(-c "$SWARM_FILE")
+  [[ -z "${QUARTET_SMTP_USERNAME:-}" ]] || files+=(-c "$SWARM_SMTP_FILE")
+  say "docker stack deploy $(swarm_stack) (deploy/swarm/quartet.stack.yaml${QUARTET_SMTP_USERNAME:+ and smtp-login.stack.yaml})"
   # No registry is asked for a digest: the images are on the nodes, or the nodes pull them.
-  docker stack deploy --prune --resolve-image never -c "$SWARM_FILE" "$(swarm_stack)" </dev/null || die "docker stack deploy failed"
+  docker stack deploy --prune --resolve-image never "${files[@]}" "$(swarm_stack)" </dev/null || die "docker stack deploy failed"
 }
 
 # swarm_backup_container: the running container of the backup service's task, on the engine `docker`

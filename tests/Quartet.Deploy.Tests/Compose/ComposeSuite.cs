@@ -146,12 +146,29 @@ public sealed class ComposeSuite : IAsyncLifetime
 
     public bool ImagesBuilt => AppImagesBuild is { Succeeded: true };
 
+    private readonly Lock _previousLock = new();
+    private Task<PreviousReleaseImage>? _previous;
+
+    /// <summary>
+    /// The previous release's backend image, built at the first ask (the compose rolling upgrade) and
+    /// shared with the Swarm one; a failed build is kept and reported to each.
+    /// </summary>
+    public Task<PreviousReleaseImage> PreviousBackendAsync(CancellationToken cancellationToken)
+    {
+        RequireImages();
+        lock (_previousLock)
+        {
+            return _previous ??= PreviousReleaseImage.BuildAsync(this, cancellationToken);
+        }
+    }
+
     /// <summary>
     /// scripts/generate-secrets.sh as an operator runs it without a terminal: the admin password from
     /// the file QUARTET_ADMIN_PASSWORD_FILE names (written here when missing), the hash from the
     /// backend image.
     /// </summary>
-    public async Task<HostCommandResult> GenerateSecretsAsync(string secretsDirectory, string adminPasswordFile, CancellationToken cancellationToken)
+    public async Task<HostCommandResult> GenerateSecretsAsync(string secretsDirectory, string adminPasswordFile, CancellationToken cancellationToken,
+        string? smtpPasswordFile = null)
     {
         if (!File.Exists(adminPasswordFile))
         {
@@ -160,6 +177,7 @@ public sealed class ComposeSuite : IAsyncLifetime
         var environment = Environment(80);
         environment["QUARTET_SECRETS_DIR"] = secretsDirectory;
         environment["QUARTET_ADMIN_PASSWORD_FILE"] = adminPasswordFile;
+        environment["QUARTET_SMTP_PASSWORD_FILE"] = smtpPasswordFile;
         return await RunAsync([Path.Combine(Root, "scripts", "generate-secrets.sh")], environment, TimeSpan.FromMinutes(5), cancellationToken);
     }
 

@@ -6,7 +6,8 @@ namespace Quartet.Deploy.Tests.Compose;
 /// <summary>
 /// Backend replicas behind nginx on the production stack, before the recovery steps: three replicas
 /// each serve and share the session, one killed mid-load costs no GET, and <c>./quartet deploy</c>
-/// rolls all three to a newly built image under load with no failed request and nobody logged out.
+/// rolls all three from the previous release's image to this checkout's under load with no failed
+/// request and nobody logged out.
 /// </summary>
 public sealed partial class ProductionStackTests
 {
@@ -66,15 +67,29 @@ public sealed partial class ProductionStackTests
     }
 
     [Fact, Step(17)]
-    public async Task DeployRollsEveryReplicaWithNoFailedRequestAndNobodyLoggedOut()
+    public async Task DeployRollsEveryReplicaFromThePreviousReleaseWithNoFailedRequestAndNobodyLoggedOut()
     {
         Stack.RequireUp();
         var user = await Stack.UserAsync();
+        // What an operator upgrades from: every replica on the previous release's image, which serves
+        // on this schema (expand/contract, decision 0029), before the load starts.
+        var previous = await Suite.PreviousBackendAsync(Cancellation);
+        var setup = Suite.Environment(Stack.Port);
+        setup["QUARTET_BACKEND_IMAGE"] = previous.Image;
+        setup["QUARTET_BACKEND_REPLICAS"] = Replicas.ToString(CultureInfo.InvariantCulture);
+        setup["QUARTET_SERVER_NAMES"] = "127.0.0.1";
+        var onPrevious = await Suite.RunAsync([.. Suite.ComposeCli, "-p", ComposeSuite.Project, "--env-file", Suite.EmptyEnvFile,
+            "-f", Path.Combine(Suite.Root, "compose.yaml"), "-f", Path.Combine(Suite.Root, "compose.prod.yaml"), "up", "-d", "--no-deps", "backend"],
+            setup, TimeSpan.FromMinutes(5), Cancellation);
+        Assert.True(onPrevious.Succeeded, $"starting the replicas on the previous release {previous} exited with {onPrevious.ExitCode}\n{onPrevious.Tail()}");
         var before = await HealthyBackendsAsync(Replicas, TimeSpan.FromSeconds(180));
+        var previousId = (await Suite.Docker.Images.InspectImageAsync(previous.Image, Cancellation)).ID;
         var oldImages = (await Task.WhenAll(before.Select(id => Suite.Docker.Containers.InspectContainerAsync(id, Cancellation)))).Select(c => c.Image).ToHashSet();
+        Assert.True(oldImages.SetEquals([previousId]), $"the replicas before the deploy run {string.Join(", ", oldImages)}, not the previous release {previous}");
+        Say($"{Replicas} replicas on the previous release {previous}");
 
         var environment = Suite.Environment(Stack.Port);
-        // A new build of the image: the same code under another version label.
+        // This checkout's image, built by the deploy under a version label of its own.
         environment["QUARTET_VERSION"] = $"ci-{Guid.NewGuid():N}";
         using var load = new RequestLoad(user, Stack.NewClient, writers: 2);
         await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
@@ -90,7 +105,8 @@ public sealed partial class ProductionStackTests
         var after = await HealthyBackendsAsync(Replicas, TimeSpan.FromSeconds(30));
         var newImages = (await Task.WhenAll(after.Select(id => Suite.Docker.Containers.InspectContainerAsync(id, Cancellation)))).Select(c => c.Image).ToHashSet();
         Assert.True(!after.Intersect(before).Any(), "an old replica still runs");
-        Assert.True(newImages.Count == 1 && !oldImages.Overlaps(newImages), $"replicas run images {string.Join(", ", newImages)}; before {string.Join(", ", oldImages)}");
+        var current = (await Suite.Docker.Images.InspectImageAsync(ComposeSuite.BackendImage, Cancellation)).ID;
+        Assert.True(newImages.SetEquals([current]), $"replicas run images {string.Join(", ", newImages)}, not this checkout's {current}; before {string.Join(", ", oldImages)}");
         Assert.True(result.Reads > 0 && result.Writes > 0, $"the load did nothing: {result}");
         Assert.True(result.Failed == 0 && result.LoggedOut == 0, $"during the deploy: {result}");
 

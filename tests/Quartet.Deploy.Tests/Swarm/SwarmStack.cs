@@ -22,6 +22,9 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
 
     public const int Replicas = 3;
 
+    /// <summary>The relay's login the stack is deployed with: its password is a Swarm secret.</summary>
+    public const string SmtpUsername = "quartet-ci";
+
     private static readonly TimeSpan NodeStartLimit = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ImageLoadLimit = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan DeployLimit = TimeSpan.FromMinutes(10);
@@ -40,6 +43,9 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
     public List<string> Timings { get; } = [];
 
     public HostCommandResult? Deploy { get; private set; }
+
+    /// <summary>The backend image the stack is deployed with first: the previous release's.</summary>
+    public PreviousReleaseImage? Previous { get; private set; }
 
     public string SecretsDirectory => Path.Combine(suite.Work, "swarm-secrets");
 
@@ -61,7 +67,9 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
             Node = await TimedAsync("the node's engine",
                 () => SwarmNode.StartAsync(suite.Docker, nodeImage, $"{ComposeSuite.Project}-swarm-node", suite.Log, NodeStartLimit, cancellationToken));
             await CheckedAsync("the production stack's postgres and backup images", () => DataImagesAsync(cancellationToken));
-            string[] images = [standIns.Redis, standIns.Node, ComposeSuite.BackendImage, ComposeSuite.WebImage, ComposeSuite.DatabaseImage, ComposeSuite.BackupImage];
+            // The stack starts on the previous release, with its migrations, and the rolling update takes it to this checkout's.
+            Previous = await TimedAsync("the previous release's backend image", () => suite.PreviousBackendAsync(cancellationToken));
+            string[] images = [standIns.Redis, standIns.Node, Previous.Image, ComposeSuite.BackendImage, ComposeSuite.WebImage, ComposeSuite.DatabaseImage, ComposeSuite.BackupImage];
             using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 limit.CancelAfter(ImageLoadLimit);
@@ -79,11 +87,14 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
                 });
             }
             Directory.CreateDirectory(SecretsDirectory);
-            await CheckedAsync("scripts/generate-secrets.sh", () => suite.GenerateSecretsAsync(SecretsDirectory, AdminPasswordFile, cancellationToken));
+            // A relay that needs a login, so the stack carries the smtp_password secret (deploy/swarm/smtp-login.stack.yaml).
+            var smtpPassword = Path.Combine(suite.Work, "smtp_password_swarm");
+            await File.WriteAllTextAsync(smtpPassword, $"ci-smtp-{Guid.NewGuid():N}\n", cancellationToken);
+            await CheckedAsync("scripts/generate-secrets.sh", () => suite.GenerateSecretsAsync(SecretsDirectory, AdminPasswordFile, cancellationToken, smtpPassword));
             await CheckedAsync("docker swarm init", () => CliAsync(["docker", "swarm", "init", "--advertise-addr", Node.Address], TimeSpan.FromMinutes(1), cancellationToken));
             await CheckedAsync("docker node update --label-add quartet.data=true", () =>
                 CliAsync(["docker", "node", "update", "--label-add", "quartet.data=true", Node.Name], TimeSpan.FromMinutes(1), cancellationToken));
-            Deploy = await CheckedAsync("./quartet swarm deploy", () => QuartetDeployAsync(ComposeSuite.BackendImage, cancellationToken));
+            Deploy = await CheckedAsync("./quartet swarm deploy", () => QuartetDeployAsync(Previous.Image, cancellationToken));
         }
         catch (Exception e) when (e is StepFailed or InvalidOperationException or TimeoutException or StandInException or Docker.DotNet.DockerApiException)
         {
@@ -112,6 +123,7 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
         environment["QUARTET_STACK"] = StackName;
         environment["QUARTET_SECRETS_DIR"] = SecretsDirectory;
         environment["QUARTET_BACKEND_IMAGE"] = backendImage;
+        environment["QUARTET_SMTP_USERNAME"] = SmtpUsername;
         environment["QUARTET_BACKEND_REPLICAS"] = Replicas.ToString(CultureInfo.InvariantCulture);
         // The site's host is the node's address: nginx serves it, the backend allows it.
         environment["QUARTET_PUBLIC_URL"] = PublicUrl;

@@ -12,7 +12,9 @@ namespace Quartet.Deploy.Tests.Swarm;
 /// what an operator and a user see: migrations done before the backend serves, a user's session and
 /// CSRF token through nginx, every backend replica serving, the hardening Swarm applies, nginx cut
 /// off from the data servers, a verified backup taken by <c>./quartet swarm backup</c>, a
-/// start-first rolling update under load that backs up first and fails no request, and a release that does not start
+/// start-first rolling update under load from the previous release (deployed first, with its own
+/// migrations) to this checkout, which backs up first, migrates while the previous release serves,
+/// and fails no request, and a release that does not start
 /// rolled back by Swarm, again failing no request. After the compose stacks, on the
 /// images the compose suite built.
 /// </summary>
@@ -54,6 +56,12 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
             Assert.True(containers.Count == count && containers.All(c => c.Status.Contains("(healthy)", StringComparison.Ordinal)),
                 $"{service}: expected {count} healthy containers; found {string.Join(", ", containers.Select(c => c.Status))}");
         }
+        // The relay needs a login here, so the backend holds the smtp_password secret from
+        // deploy/swarm/smtp-login.stack.yaml (it reads it at start, and would not be ready without).
+        var backendService = await stack.Node.Engine.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation);
+        Assert.Contains(backendService.Spec.TaskTemplate.ContainerSpec.Secrets ?? [], s => s.File?.Name == "smtp_password");
+        Assert.Contains($"Mail__Username={SwarmStack.SmtpUsername}", backendService.Spec.TaskTemplate.ContainerSpec.Env ?? []);
+
         // The backup service has no healthcheck (as in compose): its one task runs.
         var backup = await stack.ContainersAsync("backup", Cancellation);
         Assert.True(backup.Count == 1 && backup[0].State == "running", $"backup: expected one running container; found {string.Join(", ", backup.Select(c => c.Status))}");
@@ -183,14 +191,47 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         Assert.True(restore.Succeeded, $"scaling the backup service back to 1 exited with {restore.ExitCode}\n{restore.Tail()}");
     }
 
+    /// <summary>
+    /// An SMTP login with no password to go with it: <c>./quartet swarm deploy</c> stops with one line
+    /// naming the secret and how to make it, before it changes anything.
+    /// </summary>
+    [Fact, Step(6)]
+    public async Task AnSmtpLoginWithAnEmptyPasswordIsRefusedBeforeAnythingChanges()
+    {
+        stack.RequireUp();
+        var secrets = Directory.CreateDirectory(Path.Combine(Suite.Work, "swarm-secrets-no-smtp")).FullName;
+        foreach (var file in Directory.EnumerateFiles(stack.SecretsDirectory))
+        {
+            File.Copy(file, Path.Combine(secrets, Path.GetFileName(file)), overwrite: true);
+        }
+        await File.WriteAllTextAsync(Path.Combine(secrets, "smtp_password"), "", Cancellation);
+        var image = (await stack.Node!.Engine!.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image;
+        var environment = stack.Environment(ComposeSuite.BackendImage);
+        environment["QUARTET_SECRETS_DIR"] = secrets;
+        var refused = await Suite.RunAsync([Path.Combine(Suite.Root, "quartet"), "swarm", "deploy", "--no-backup"], environment, TimeSpan.FromMinutes(2), Cancellation);
+        Say($"./quartet swarm deploy with QUARTET_SMTP_USERNAME set and an empty smtp_password: exit {refused.ExitCode}: {refused.Tail(1)}");
+        Assert.True(refused.ExitCode == 1 && refused.Tail(1).StartsWith($"quartet: error: QUARTET_SMTP_USERNAME is set, and the secret {secrets}/smtp_password", StringComparison.Ordinal),
+            $"./quartet swarm deploy exited with {refused.ExitCode}\n{refused.Tail()}");
+        Assert.Single(refused.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(image, (await stack.Node.Engine.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image);
+    }
+
     [Fact, Step(7)]
     public async Task RollingUpdateStartsEachNewReplicaFirstAndFailsNoRequest()
     {
         stack.RequireUp();
         var user = await stack.UserAsync();
         var engine = stack.Node!.Engine!;
-        var before = (await stack.ContainersAsync("backend", Cancellation)).Select(c => c.ID).ToHashSet();
-        // A new release of the backend: the same build under another tag, loaded on the node.
+        // The stack was deployed on the previous release, with that release's migrations.
+        var previous = stack.Previous!;
+        var serving = await stack.ContainersAsync("backend", Cancellation);
+        Assert.True(serving.Count == SwarmStack.Replicas && serving.All(c => c.Image == previous.Image),
+            $"before the update: {string.Join(", ", serving.Select(c => $"{c.ID[..12]} on {c.Image}"))}; expected the previous release {previous}");
+        var before = serving.Select(c => c.ID).ToHashSet();
+        var added = previous.Release.NewMigrations(Suite.Root);
+        var appliedBefore = await AppliedMigrationsAsync();
+        Assert.True(!appliedBefore.Overlaps(added), $"the previous release's schema already has {string.Join(", ", appliedBefore.Intersect(added))}");
+        // This checkout's backend, under a tag of its own, loaded on the node.
         var version = $"rolled-{Guid.NewGuid():N}"[..19];
         await engine.Images.TagImageAsync(ComposeSuite.BackendImage, new ImageTagParameters { RepositoryName = $"{ComposeSuite.Project}/backend", Tag = version }, Cancellation);
         var image = $"{ComposeSuite.Project}/backend:{version}";
@@ -207,7 +248,8 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         var result = await load.StopAsync();
         await sampling.CancelAsync();
         await sampler;
-        Say($"./quartet swarm deploy to {image}: exit {deploy.ExitCode} after {rolled.TotalSeconds:0} s (migrate included); under load: {result}; " +
+        Say($"./quartet swarm deploy from the previous release {previous} to {image}: exit {deploy.ExitCode} after {rolled.TotalSeconds:0} s " +
+            $"(migrate of {added.Count} new migrations included: {string.Join(", ", added)}); under load: {result}; " +
             $"running backend containers seen: {running.Min()} to {running.Max()}");
         Assert.True(deploy.Succeeded, $"./quartet swarm deploy exited with {deploy.ExitCode}\n{deploy.Tail()}");
         // The deploy backed the stack up first: a new verified set, before the migrations.
@@ -216,6 +258,10 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
         Assert.True(backedUp >= 0 && done.Success && done.Index < deploy.Output.IndexOf("quartet: running migrate", StringComparison.Ordinal),
             $"./quartet swarm deploy took no backup before migrating:\n{deploy.Tail(40)}");
         await AssertListedAsync(done.Groups["id"].Value);
+
+        // The new migrations were applied while the previous release served.
+        var appliedAfter = await AppliedMigrationsAsync();
+        Assert.True(appliedAfter.IsSupersetOf(added), $"after the update the schema lacks {string.Join(", ", added.Except(appliedAfter))}");
 
         var after = await stack.ContainersAsync("backend", Cancellation);
         Assert.True(after.Count == SwarmStack.Replicas && after.All(c => c.Image == image && !before.Contains(c.ID)),
@@ -319,4 +365,14 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
     }
 
     private void Say(string line) => Suite.Say($"swarm: {line}");
+
+    /// <summary>The migration files the stack's database has applied, by file name.</summary>
+    private async Task<HashSet<string>> AppliedMigrationsAsync()
+    {
+        var postgres = Assert.Single(await stack.ContainersAsync("postgres", Cancellation));
+        var query = await stack.CliAsync(["docker", "exec", postgres.ID, "psql", "-h", "/var/run/postgresql", "-U", "quartet", "-d", "quartet", "-AtX", "-v", "ON_ERROR_STOP=1",
+            "-c", "SELECT lpad(version::text, 4, '0') || '_' || name || '.sql' FROM schema_migrations"], TimeSpan.FromMinutes(1), Cancellation);
+        Assert.True(query.Succeeded, $"reading schema_migrations exited with {query.ExitCode}\n{query.Tail()}");
+        return query.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.EndsWith(".sql", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+    }
 }

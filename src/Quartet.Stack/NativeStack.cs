@@ -297,6 +297,7 @@ public sealed class NativeStack
             _say($"starting PostgreSQL on 127.0.0.1:{Postgres.Port}");
         }
         await PgBackRest.PrepareAsync(cancellationToken);
+        CheckRunningPostgresEnvironment();
         await Postgres.StartAsync(cancellationToken);
         await PgBackRest.EnsureStanzaAsync(cancellationToken);
         try
@@ -311,6 +312,33 @@ public sealed class NativeStack
         await Redis.StartAsync(cancellationToken);
         _say(RedisCache.IsRunning ? $"Redis cache already running (pid {RedisCache.Pid})" : $"starting the Redis cache on {RedisCache.Endpoint}");
         await RedisCache.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A PostgreSQL that runs already keeps the environment it started with: started before
+    /// QUARTET_BACKUP_ENCRYPTION was turned on (or off, or before the passphrase changed), its archive_command
+    /// would fail on every WAL segment, and only its log would say so.
+    /// </summary>
+    private void CheckRunningPostgresEnvironment()
+    {
+        if (Postgres.Pid is not { } pid || Native.Environment(pid) is not { } environment)
+        {
+            return;
+        }
+        var prefix = BackupEncryption.PassphraseVariable + "=";
+        var running = environment.FirstOrDefault(v => v.StartsWith(prefix, StringComparison.Ordinal));
+        var expected = PostgresEnvironment().TryGetValue(BackupEncryption.PassphraseVariable, out var value) ? prefix + value : null;
+        if (running == expected)
+        {
+            return;
+        }
+        var state = (running, expected) switch
+        {
+            (null, _) => $"without the backups' passphrase, which {BackupEncryption.Setting}=on needs to archive",
+            (_, null) => $"with a backup passphrase while {BackupEncryption.Setting} is off",
+            _ => $"with another backup passphrase than {DevelopmentSecrets.BackupPassphrase}",
+        };
+        throw new StackException($"PostgreSQL (pid {pid}) runs {state}: restart the stack (./quartet down, then ./quartet up)");
     }
 
     /// <summary>

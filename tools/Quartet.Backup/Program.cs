@@ -21,7 +21,7 @@ try
     // Encryption at rest is native mode's; this container would otherwise write plaintext sets while the operator believes otherwise.
     if (BackupEncryption.FromEnvironment())
     {
-        throw new StackException($"{BackupEncryption.Setting}=on is supported in native mode only; compose's backups are not encrypted by Quartet: unset it");
+        throw new StackException($"{BackupEncryption.Setting}=on is supported in native mode only; compose's backups are not encrypted by Quartet: set it to off");
     }
     return args switch
     {

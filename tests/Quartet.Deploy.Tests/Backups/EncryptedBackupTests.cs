@@ -1,4 +1,6 @@
+using System.Net;
 using System.Text;
+using Npgsql;
 using Quartet.Stack.Backups;
 
 namespace Quartet.Deploy.Tests.Backups;
@@ -6,21 +8,23 @@ namespace Quartet.Deploy.Tests.Backups;
 /// <summary>
 /// Encryption at rest with the real servers: the shared native stack is started again with
 /// QUARTET_BACKUP_ENCRYPTION on and a backup folder of its own, backs up, and must leave nothing readable
-/// in the folder without the passphrase, yet verify and drill from it; a mismatched repository and a
-/// missing passphrase are refused with one line. The shared stack is started again as it was afterwards.
+/// in the folder without the passphrase, yet verify, drill and restore from it. A mismatched repository,
+/// a PostgreSQL started without the passphrase and a missing passphrase are refused with one line. The
+/// shared stack is started again as it was afterwards.
 /// </summary>
 [Trait("Category", "Backup")]
 [Collection(NativeStackCollection.Name)]
 public sealed class EncryptedBackupTests(NativeBackupFixture fixture)
 {
     [Fact]
-    public async Task AnEncryptedStackStoresOnlyCiphertextYetVerifiesAndDrillsAndRefusesAMismatchOrAMissingPassphrase()
+    public async Task AnEncryptedStackStoresOnlyCiphertextYetVerifiesDrillsAndRestoresAndRefusesAMismatchOrAMissingPassphrase()
     {
         var ct = TestContext.Current.CancellationToken;
         var plain = fixture.Stack;
         var folder = new BackupLayout(Path.TrimEndingDirectorySeparator(plain.Layout.DataDirectory) + "-encrypted-backups");
         var settings = plain.Settings with { EncryptBackups = true };
         await plain.UpAsync(ct);
+        IReadOnlyList<string> earlier = [.. Asides(plain.Postgres.DataDirectory), .. Asides(plain.Redis.DataDirectory)];
         var stack = new NativeStack(plain.Layout, settings, fixture.Say, detached: false, backups: folder);
         try
         {
@@ -93,6 +97,23 @@ public sealed class EncryptedBackupTests(NativeBackupFixture fixture)
             Assert.True(report.Users >= 1, $"the drill's restore holds {report.Users} users");
             Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(plain.Layout.StateDirectory, "tmp")));
 
+            // A restore from it brings the note back, and the session (Redis, from the decrypted snapshot).
+            await stack.DownAsync(ct);
+            var restoredSet = await backups.RestoreAsync(new RestoreRequest(null, null, Force: false), ct);
+            Assert.Equal(manifest.Id, restoredSet.Manifest.Id);
+            await stack.UpAsync(ct);
+            await using (var db = new NpgsqlConnection(stack.Postgres.ConnectionString(NativeStack.Database, pooling: false)))
+            {
+                await db.OpenAsync(ct);
+                await using var count = new NpgsqlCommand("SELECT count(*) FROM notes WHERE body = $1", db) { Parameters = { new() { Value = canary } } };
+                Assert.Equal(1L, (long)(await count.ExecuteScalarAsync(ct))!);
+            }
+            using (var me = await client.GetAsync("/api/auth/me", ct))
+            {
+                Assert.Equal(HttpStatusCode.OK, me.StatusCode);
+            }
+            Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(plain.Layout.StateDirectory, "tmp")));
+
             // The setting must agree with the repository, either way, before anything runs.
             var unencrypted = new NativeStack(plain.Layout, plain.Settings, fixture.Say, detached: false, backups: folder);
             var refused = await Assert.ThrowsAsync<StackException>(() => unencrypted.UpAsync(ct));
@@ -130,7 +151,28 @@ public sealed class EncryptedBackupTests(NativeBackupFixture fixture)
         finally
         {
             await stack.DownAsync(CancellationToken.None);
+            // The data the restore moved aside goes back, so the shared stack goes on from the timeline its own repository knows.
+            PutBack(plain.Postgres.DataDirectory, earlier);
+            PutBack(plain.Redis.DataDirectory, earlier);
             await plain.UpAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>The folders restores have moved a data folder to.</summary>
+    private static IReadOnlyList<string> Asides(string directory) =>
+        Directory.GetDirectories(Path.GetDirectoryName(directory)!, Path.GetFileName(directory) + ".before-restore-*");
+
+    /// <summary>The data folder as it was before this test's restore, when it made one.</summary>
+    private static void PutBack(string directory, IReadOnlyList<string> earlier)
+    {
+        if (Asides(directory).Except(earlier).SingleOrDefault() is not { } aside)
+        {
+            return;
+        }
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        Directory.Move(aside, directory);
     }
 }

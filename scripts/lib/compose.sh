@@ -73,6 +73,18 @@ compose_setting() {
   fi
 }
 
+# compose_refuse_backup_encryption: QUARTET_BACKUP_ENCRYPTION=on is native mode's; compose's backups would
+# not be encrypted, so the setting is refused rather than ignored (docs/operations.md, encryption at rest).
+compose_refuse_backup_encryption() {
+  local value
+  value="$(compose_setting QUARTET_BACKUP_ENCRYPTION off)"
+  case "${value,,}" in
+    off | '') ;;
+    on) die "QUARTET_BACKUP_ENCRYPTION=on is supported in native mode only; compose's backups are not encrypted by Quartet: set it to off" ;;
+    *) die "QUARTET_BACKUP_ENCRYPTION must be on or off, not '$value'" ;;
+  esac
+}
+
 # compose ARGS...: the compose CLI on the files of the current flavour.
 compose() {
   compose_detect || die "no compose CLI: install the compose plugin or docker-compose"
@@ -85,6 +97,7 @@ compose() {
       acme) args+=(-f "$QUARTET_ROOT/compose.tls.yaml") ;;
       ?*) die "QUARTET_TLS must be acme or empty, not '$(compose_setting QUARTET_TLS '')'" ;;
     esac
+    compose_refuse_backup_encryption
   fi
   env_file="$(compose_env_file)"
   [[ -n "$env_file" ]] && args+=(--env-file "$env_file")

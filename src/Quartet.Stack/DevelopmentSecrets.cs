@@ -12,6 +12,9 @@ public sealed class DevelopmentSecrets(StackLayout layout)
     /// <summary>redis_admin_password is the operator's (backups, inspection with redis-cli); the backend never reads it.</summary>
     public static readonly string[] Names = ["db_password", "db_owner_password", "db_app_password", "redis_password", "redis_admin_password", "session_secret", "jwt_secret", "admin_password"];
 
+    /// <summary>The backups' passphrase: made only when QUARTET_BACKUP_ENCRYPTION is on (<see cref="EnsureBackupPassphrase"/>).</summary>
+    public const string BackupPassphrase = "backup_passphrase";
+
     public string PathOf(string name) => Path.Combine(layout.SecretsDirectory, name);
 
     public string Read(string name) => File.Exists(PathOf(name)) ? File.ReadAllText(PathOf(name)).TrimEnd('\n') : "";
@@ -55,6 +58,18 @@ public sealed class DevelopmentSecrets(StackLayout layout)
             created.Add("admin_password_hash");
         }
         return created;
+    }
+
+    /// <summary>Creates the backups' passphrase unless it exists; true when it was made now.</summary>
+    public bool EnsureBackupPassphrase()
+    {
+        if (new FileInfo(PathOf(BackupPassphrase)) is { Exists: true, Length: > 0 })
+        {
+            return false;
+        }
+        layout.Create();
+        Write(BackupPassphrase, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        return true;
     }
 
     private void Write(string name, string value)

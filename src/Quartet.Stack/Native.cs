@@ -54,6 +54,19 @@ public static partial class Native
         }
     }
 
+    /// <summary>The environment a process started with (NAME=value each), or null when it is gone or not ours to read.</summary>
+    public static IReadOnlyList<string>? Environment(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The processes holding a TCP socket that listens on <paramref name="port"/> (IPv4 or IPv6), from /proc.</summary>
     public static IReadOnlyList<int> ListenersOn(int port)
     {

@@ -14,14 +14,19 @@ public sealed class NativeStack
 {
     private readonly Action<string> _say;
 
-    public NativeStack(StackLayout layout, StackSettings settings, Action<string> say, bool detached = true)
+    /// <param name="layout">Where the stack keeps its state and data.</param>
+    /// <param name="settings">Ports, names and options.</param>
+    /// <param name="say">Where progress lines go.</param>
+    /// <param name="detached">Whether started servers outlive this process.</param>
+    /// <param name="backups">The backup folder; by default <see cref="BackupLayout.For"/> (QUARTET_BACKUP_DIR).</param>
+    public NativeStack(StackLayout layout, StackSettings settings, Action<string> say, bool detached = true, BackupLayout? backups = null)
     {
         Layout = layout;
         Settings = settings;
         Detached = detached;
         _say = say;
         Secrets = new DevelopmentSecrets(layout);
-        BackupLayout = BackupLayout.For(layout);
+        BackupLayout = backups ?? BackupLayout.For(layout);
         Postgres = new PostgresServer(layout.PostgresData, settings.PostgresPort, Secrets.Read("db_password"), layout.RunDirectory, layout.LogDirectory)
         {
             Detached = detached,
@@ -29,6 +34,7 @@ public sealed class NativeStack
             // Room for the backend's pool (50), a second backend or the comparison service that
             // `./quartet bench` starts beside it, migrate and psql. Every WAL segment goes to the backup repository.
             Settings = new Dictionary<string, string>(PgBackRest.ServerSettings(BackupLayout)) { ["max_connections"] = "200" },
+            Environment = PostgresEnvironment(),
         };
         Redis = NewRedis(cache: false, detached);
         RedisCache = NewRedis(cache: true, detached);
@@ -56,7 +62,20 @@ public sealed class NativeStack
     public StackSettings Settings { get; }
     public DevelopmentSecrets Secrets { get; }
     public BackupLayout BackupLayout { get; }
-    public PgBackRest PgBackRest => new(BackupLayout, Postgres, RetentionPolicy.FromEnvironment().Daily);
+    public PgBackRest PgBackRest => new(BackupLayout, Postgres, RetentionPolicy.FromEnvironment().Daily) { Encryption = BackupEncryption };
+
+    /// <summary>
+    /// The backups' encryption (QUARTET_BACKUP_ENCRYPTION), null when off. Decrypted copies are made in the
+    /// state folder's tmp/, which belongs to the operator, never in the backup folder that is copied elsewhere.
+    /// </summary>
+    public BackupEncryption? BackupEncryption => Settings.EncryptBackups
+        ? new BackupEncryption(Secrets.PathOf(DevelopmentSecrets.BackupPassphrase), Path.Combine(Layout.StateDirectory, "tmp"))
+        : null;
+
+    /// <summary>PostgreSQL's environment: the repository's passphrase for archive_command and restore_command, when encrypted.</summary>
+    public IReadOnlyDictionary<string, string?> PostgresEnvironment() =>
+        BackupEncryption is { HasPassphrase: true } encryption ? encryption.PgBackRestEnvironment() : new Dictionary<string, string?>();
+
     public PostgresServer Postgres { get; private set; }
     /// <summary>The state Redis: sessions, tokens, counters; noeviction and AOF (decision 0015).</summary>
     public RedisServer Redis { get; private set; }
@@ -241,12 +260,25 @@ public sealed class NativeStack
         {
             _say($"created development secrets in {Layout.SecretsDirectory}: {string.Join(' ', created)}");
         }
+        if (BackupEncryption is { HasPassphrase: false } encryption)
+        {
+            PgBackRest.CheckCipher();
+            // A repository encrypted already needs its own passphrase back; a new one would read nothing of it.
+            if (PgBackRest.RepositoryEncrypted() is true)
+            {
+                _ = encryption.Passphrase;
+            }
+            Secrets.EnsureBackupPassphrase();
+            _say($"created {encryption.PassphraseFile}: the backups are encrypted with it and cannot be read without it; " +
+                "keep a copy off this machine, apart from the backups");
+        }
         // The servers read their passwords at construction: build them again with the secrets now present.
         Postgres = new PostgresServer(Postgres.DataDirectory, Postgres.Port, Secrets.Read("db_password"), Layout.RunDirectory, Layout.LogDirectory)
         {
             Detached = Postgres.Detached,
             SocketDirectory = Postgres.SocketDirectory,
             Settings = Postgres.Settings,
+            Environment = PostgresEnvironment(),
         };
         Redis = NewRedis(cache: false, Redis.Detached);
         RedisCache = NewRedis(cache: true, RedisCache.Detached);
@@ -265,6 +297,7 @@ public sealed class NativeStack
             _say($"starting PostgreSQL on 127.0.0.1:{Postgres.Port}");
         }
         await PgBackRest.PrepareAsync(cancellationToken);
+        CheckRunningPostgresEnvironment();
         await Postgres.StartAsync(cancellationToken);
         await PgBackRest.EnsureStanzaAsync(cancellationToken);
         try
@@ -279,6 +312,33 @@ public sealed class NativeStack
         await Redis.StartAsync(cancellationToken);
         _say(RedisCache.IsRunning ? $"Redis cache already running (pid {RedisCache.Pid})" : $"starting the Redis cache on {RedisCache.Endpoint}");
         await RedisCache.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A PostgreSQL that runs already keeps the environment it started with: started before
+    /// QUARTET_BACKUP_ENCRYPTION was turned on (or off, or before the passphrase changed), its archive_command
+    /// would fail on every WAL segment, and only its log would say so.
+    /// </summary>
+    private void CheckRunningPostgresEnvironment()
+    {
+        if (Postgres.Pid is not { } pid || Native.Environment(pid) is not { } environment)
+        {
+            return;
+        }
+        var prefix = BackupEncryption.PassphraseVariable + "=";
+        var running = environment.FirstOrDefault(v => v.StartsWith(prefix, StringComparison.Ordinal));
+        var expected = PostgresEnvironment().TryGetValue(BackupEncryption.PassphraseVariable, out var value) ? prefix + value : null;
+        if (running == expected)
+        {
+            return;
+        }
+        var state = (running, expected) switch
+        {
+            (null, _) => $"without the backups' passphrase, which {BackupEncryption.Setting}=on needs to archive",
+            (_, null) => $"with a backup passphrase while {BackupEncryption.Setting} is off",
+            _ => $"with another backup passphrase than {DevelopmentSecrets.BackupPassphrase}",
+        };
+        throw new StackException($"PostgreSQL (pid {pid}) runs {state}: restart the stack (./quartet down, then ./quartet up)");
     }
 
     /// <summary>

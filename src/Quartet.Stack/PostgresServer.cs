@@ -20,6 +20,12 @@ public sealed class PostgresServer(string dataDirectory, int port, string superu
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
+    /// Variables the server starts with, which its archive_command and restore_command inherit (the backup
+    /// repository's passphrase, when it is encrypted).
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>
     /// A folder for the server's Unix socket, for tools that reach it no other way (pgBackRest); null for
     /// TCP only. Its path must be short: a socket's full path is limited to 107 bytes.
     /// </summary>
@@ -115,7 +121,7 @@ public sealed class PostgresServer(string dataDirectory, int port, string superu
             arguments.Add("-c");
             arguments.Add($"{name}={value}");
         }
-        return new Command(Tools.Postgres("postgres"), arguments) { User = ServiceUsers.For(ServiceUsers.Postgres) };
+        return new Command(Tools.Postgres("postgres"), arguments) { User = ServiceUsers.For(ServiceUsers.Postgres), Environment = Environment };
     }
 
     public override async Task<bool> AnswersAsync(CancellationToken cancellationToken)

@@ -22,6 +22,9 @@ public sealed partial record StackSettings(int HttpPort, int BackendPort, int Po
     /// <summary>The host names nginx serves (<c>QUARTET_SERVER_NAMES</c>); the backend allows the same.</summary>
     public string ServerNames { get; init; } = NginxServer.DefaultServerNames;
 
+    /// <summary>QUARTET_BACKUP_ENCRYPTION: the backups are encrypted at rest (off by default).</summary>
+    public bool EncryptBackups { get; init; }
+
     public static StackSettings FromEnvironment() => new(
         Port("QUARTET_HTTP_PORT", 8080),
         Port("QUARTET_BACKEND_PORT", 8081),
@@ -39,6 +42,7 @@ public sealed partial record StackSettings(int HttpPort, int BackendPort, int Po
         ServerNames = Environment.GetEnvironmentVariable("QUARTET_SERVER_NAMES") is { Length: > 0 } names
             ? NginxServer.ValidServerNames(names)
             : NginxServer.DefaultServerNames,
+        EncryptBackups = Backups.BackupEncryption.FromEnvironment(),
     };
 
     /// <summary>Free ports for a private stack beside any other (the end-to-end tests).</summary>

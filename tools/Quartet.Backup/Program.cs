@@ -18,6 +18,11 @@ using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Cre
 var backups = new ComposeBackups(Say);
 try
 {
+    // Encryption at rest is native mode's; this container would otherwise write plaintext sets while the operator believes otherwise.
+    if (BackupEncryption.FromEnvironment())
+    {
+        throw new StackException($"{BackupEncryption.Setting}=on is supported in native mode only; compose's backups are not encrypted by Quartet: set it to off");
+    }
     return args switch
     {
         ["run"] => await RunAsync(),

@@ -29,6 +29,18 @@ public sealed record BackupManifest(
     /// </summary>
     public IReadOnlyDictionary<string, long>? Rows { get; init; }
 
+    /// <summary>
+    /// How the set's files are encrypted (<see cref="SetEncryption.Algorithm"/>, files named <c>*.enc</c>); null
+    /// when they are not, as in every set taken before encryption existed. The checksums are of the stored files.
+    /// </summary>
+    public string? Encrypted { get; init; }
+
+    [JsonIgnore]
+    public bool IsEncrypted => Encrypted is not null;
+
+    /// <summary>The name a file of the set is stored under: <c>quartet.dump</c> or <c>quartet.dump.enc</c>.</summary>
+    public string Stored(string name) => IsEncrypted ? name + BackupEncryption.Suffix : name;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,

@@ -61,6 +61,12 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
 {
     public RetentionPolicy Retention => retention;
 
+    /// <summary>Encrypts the new sets and decrypts encrypted ones (native mode with QUARTET_BACKUP_ENCRYPTION=on); null: off.</summary>
+    public BackupEncryption? Encryption { get; init; }
+
+    /// <summary>The files of a set, by the names they have when not encrypted.</summary>
+    public static readonly string[] FileNames = ["quartet.dump", "redis.rdb"];
+
     /// <summary>
     /// A new set's id (its UTC second) and its folder, written as <c>&lt;id&gt;.partial</c> (which no listing
     /// counts) and renamed to <see cref="NewSet.Directory"/> once it has verified.
@@ -88,14 +94,27 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
     public async Task<BackupManifest> CompleteAsync(NewSet set, PhysicalBackup physical, IReadOnlyDictionary<string, long> rows, TimeSpan elapsed,
         CancellationToken cancellationToken)
     {
-        List<BackupFile> files = [await BackupManifest.DescribeAsync(Path.Combine(set.WorkDirectory, "quartet.dump"), cancellationToken),
-            await BackupManifest.DescribeAsync(Path.Combine(set.WorkDirectory, "redis.rdb"), cancellationToken)];
-        var manifest = new BackupManifest(set.Id, set.TakenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, files, null, 0) { Rows = rows };
-        say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums");
+        var manifest = new BackupManifest(set.Id, set.TakenAt, physical.Label, physical.DatabaseBytes, physical.RepositoryBytes, [], null, 0)
+        {
+            Rows = rows,
+            Encrypted = Encryption is null ? null : SetEncryption.Algorithm,
+        };
+        var files = new List<BackupFile>();
+        foreach (var name in FileNames)
+        {
+            files.Add(await BackupManifest.DescribeAsync(Path.Combine(set.WorkDirectory, manifest.Stored(name)), cancellationToken));
+        }
+        manifest = manifest with { Files = files };
+        say("verifying: the base backup against the repository's checksums, the dump's table of contents, the files' checksums" +
+            (manifest.IsEncrypted ? ", and that the files decrypt" : ""));
         await pgBackRest.VerifyAsync(physical.Label, cancellationToken);
         if (await manifest.CheckFilesAsync(set.WorkDirectory, cancellationToken) is { Count: > 0 } problems)
         {
             throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
+        }
+        if (manifest.IsEncrypted)
+        {
+            await CheckDecryptedAsync(new BackupSetInfo(manifest, set.WorkDirectory), cancellationToken);
         }
         manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(elapsed.TotalSeconds, 1) };
         await manifest.WriteAsync(set.WorkDirectory, cancellationToken);
@@ -127,7 +146,19 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
     /// <summary>Checks a set again: its files against the manifest, its base backup against the repository.</summary>
     public async Task<IReadOnlyList<string>> VerifyAsync(BackupSetInfo set, CancellationToken cancellationToken)
     {
+        CheckReadable(set);
         var problems = (await set.Manifest.CheckFilesAsync(set.Directory, cancellationToken)).ToList();
+        if (problems.Count == 0 && set.Manifest.IsEncrypted)
+        {
+            try
+            {
+                await CheckDecryptedAsync(set, cancellationToken);
+            }
+            catch (StackException e)
+            {
+                problems.Add(e.Message.Split('\n')[0]);
+            }
+        }
         try
         {
             await pgBackRest.VerifyAsync(set.Manifest.PhysicalLabel, cancellationToken);
@@ -141,6 +172,68 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
             await (set.Manifest with { VerifiedAt = DateTimeOffset.UtcNow }).WriteAsync(set.Directory, cancellationToken);
         }
         return problems;
+    }
+
+    /// <summary>An encrypted set can be read here: encryption is on, and the passphrase is where it belongs.</summary>
+    public void CheckReadable(BackupSetInfo set)
+    {
+        if (!set.Manifest.IsEncrypted)
+        {
+            return;
+        }
+        if (Encryption is null)
+        {
+            throw new StackException($"backup {set.Manifest.Id} is encrypted and {BackupEncryption.Setting} is off here: set it to on, " +
+                $"with the {BackupEncryption.Secret} secret in the secrets folder");
+        }
+        _ = Encryption.Passphrase;
+    }
+
+    /// <summary>
+    /// A file of the set as it can be read: the stored file itself, or, when the set is encrypted, a decrypted
+    /// copy in <paramref name="scratch"/> (which authenticates every byte of it on the way).
+    /// </summary>
+    public async Task<string> OpenAsync(BackupSetInfo set, string name, BackupEncryption.Scratch? scratch, CancellationToken cancellationToken)
+    {
+        var stored = Path.Combine(set.Directory, set.Manifest.Stored(name));
+        if (!set.Manifest.IsEncrypted)
+        {
+            return stored;
+        }
+        CheckReadable(set);
+        var plaintext = (scratch ?? throw new ArgumentNullException(nameof(scratch))).PathOf(name);
+        await Encryption!.Files().DecryptFileAsync(stored, plaintext, cancellationToken);
+        return plaintext;
+    }
+
+    /// <summary>A private folder for decrypted copies of an encrypted set's files; null when the set is not encrypted.</summary>
+    public BackupEncryption.Scratch? NewScratch(BackupSetInfo set)
+    {
+        CheckReadable(set);
+        return set.Manifest.IsEncrypted ? Encryption!.NewScratch() : null;
+    }
+
+    /// <summary>
+    /// An encrypted set's files decrypted (each byte authenticated) into a private folder that is removed
+    /// afterwards, and checked as an unencrypted set's are when taken: the dump's table of contents lists
+    /// table data, the snapshot is an RDB file.
+    /// </summary>
+    private async Task CheckDecryptedAsync(BackupSetInfo set, CancellationToken cancellationToken)
+    {
+        using var scratch = NewScratch(set);
+        var dump = await OpenAsync(set, "quartet.dump", scratch, cancellationToken);
+        var listing = await CommandRunner.RunCheckedAsync(new Command(Tools.Postgres("pg_restore"), ["--list", dump]), cancellationToken, timeout: TimeSpan.FromMinutes(30));
+        if (!listing.Output.Contains("TABLE DATA", StringComparison.Ordinal))
+        {
+            throw new StackException($"the decrypted dump of backup {set.Manifest.Id} lists no table data");
+        }
+        var snapshot = await OpenAsync(set, "redis.rdb", scratch, cancellationToken);
+        var magic = new byte[5];
+        await using var file = File.OpenRead(snapshot);
+        if (await file.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken) < magic.Length || !magic.AsSpan().SequenceEqual("REDIS"u8))
+        {
+            throw new StackException($"the decrypted snapshot of backup {set.Manifest.Id} is not an RDB file");
+        }
     }
 
     /// <summary>Removes the sets the retention policy does not keep, with their base backups.</summary>

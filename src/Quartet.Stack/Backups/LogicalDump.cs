@@ -75,8 +75,15 @@ public static class LogicalDump
     }
 
     /// <summary>A drill's check: the set's dump, loaded into a fresh database of a throwaway server, holds the rows its manifest counted.</summary>
+    /// <param name="throwaway">The throwaway server.</param>
+    /// <param name="set">The set whose manifest counted the rows.</param>
+    /// <param name="database">The database to load the dump into (made anew).</param>
+    /// <param name="say">Where the result line goes.</param>
+    /// <param name="cancellationToken">Stops the load.</param>
+    /// <param name="dump">The dump to load, when not the set's own quartet.dump (a decrypted copy).</param>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100", Justification = "The database name is a constant of the caller's, quoted.")]
-    public static async Task CheckLoadsAsync(PostgresAccess throwaway, BackupSetInfo set, string database, Action<string> say, CancellationToken cancellationToken)
+    public static async Task CheckLoadsAsync(PostgresAccess throwaway, BackupSetInfo set, string database, Action<string> say, CancellationToken cancellationToken,
+        string? dump = null)
     {
         await using (var admin = new NpgsqlConnection(throwaway.ConnectionString("postgres")))
         {
@@ -87,7 +94,7 @@ public static class LogicalDump
             await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", admin);
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
-        await CommandRunner.RunCheckedAsync(throwaway.Run("pg_restore", ["--exit-on-error", "-d", database, Path.Combine(set.Directory, "quartet.dump")]),
+        await CommandRunner.RunCheckedAsync(throwaway.Run("pg_restore", ["--exit-on-error", "-d", database, dump ?? Path.Combine(set.Directory, "quartet.dump")]),
             cancellationToken, timeout: TimeSpan.FromHours(6));
         if (set.Manifest.Rows is not { } expected)
         {

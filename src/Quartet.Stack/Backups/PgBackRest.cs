@@ -23,6 +23,9 @@ public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres, int
 
     public string ConfigFile => layout.PgBackRestConfig;
 
+    /// <summary>The repository's encryption (QUARTET_BACKUP_ENCRYPTION); null: none (compose mode, or off).</summary>
+    public BackupEncryption? Encryption { get; init; }
+
     /// <summary>PostgreSQL's server settings for archiving into this repository.</summary>
     public static IReadOnlyDictionary<string, string> ServerSettings(BackupLayout layout) => new Dictionary<string, string>
     {
@@ -37,6 +40,7 @@ public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres, int
     /// <summary>Writes the configuration and the repository's folders (owned by the cluster's account).</summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
+        CheckCipher();
         foreach (var dir in (string[])[layout.Root, layout.PgBackRestRepository, layout.PgBackRestLogs, layout.PgBackRestLocks])
         {
             Directory.CreateDirectory(dir);
@@ -53,6 +57,8 @@ public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres, int
             .AppendLine("repo1-retention-archive-type=full")
             .AppendLine(CultureInfo.InvariantCulture, $"repo1-retention-archive={Math.Max(1, continuousArchiveBackups)}")
             .AppendLine("compress-type=zst")
+            // Only the cipher's name: pgBackRest takes the passphrase from its environment (PassphraseVariable).
+            .Append(Encryption is null ? "" : $"repo1-cipher-type={BackupEncryption.RepositoryCipher}\n")
             .AppendLine("start-fast=y")
             .AppendLine("archive-async=n")
             .AppendLine(CultureInfo.InvariantCulture, $"log-path={layout.PgBackRestLogs}")
@@ -67,6 +73,47 @@ public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres, int
             .ToString();
         await File.WriteAllTextAsync(layout.PgBackRestConfig, config, cancellationToken);
         await ServiceUsers.GiveAsync(layout.Root, ServiceUsers.Postgres, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether the repository was created encrypted (pgBackRest then encrypts its info files as well, which
+    /// otherwise are plain text starting with a section name); null while there is none.
+    /// </summary>
+    public bool? RepositoryEncrypted()
+    {
+        foreach (var info in (string[])[Path.Combine(layout.PgBackRestRepository, "backup", Stanza, "backup.info"),
+            Path.Combine(layout.PgBackRestRepository, "archive", Stanza, "archive.info")])
+        {
+            if (File.Exists(info))
+            {
+                using var file = File.OpenRead(info);
+                return file.ReadByte() is var first and not -1 && first != '[';
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A repository is encrypted, or not, from its creation: the setting must agree with it before pgBackRest
+    /// runs, or archiving and backups would fail further on with pgBackRest's own words.
+    /// </summary>
+    public void CheckCipher()
+    {
+        if (RepositoryEncrypted() is not { } encrypted || encrypted == Encryption is not null)
+        {
+            return;
+        }
+        throw new StackException($"the backup repository in {layout.PgBackRestRepository} was created {(encrypted ? "encrypted" : "without encryption")} " +
+            $"and {BackupEncryption.Setting} is {(encrypted ? "off" : "on")}; a repository's encryption cannot change: stop the stack, " +
+            $"move the backup folder {layout.Root} aside or set QUARTET_BACKUP_DIR to a new folder, start it and take a new backup" +
+            (encrypted ? $" (or set {BackupEncryption.Setting}=on again)" : ""));
+    }
+
+    /// <summary>The cipher pgBackRest reports for the repository (<c>pgbackrest info</c>): none or aes-256-cbc.</summary>
+    public async Task<string> CipherAsync(CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(await RunAsync(cancellationToken, TimeSpan.FromMinutes(2), "info", "--output=json"));
+        return document.RootElement.EnumerateArray().Select(s => s.GetProperty("cipher").GetString()).FirstOrDefault() ?? "none";
     }
 
     /// <summary>Creates the stanza unless the repository has it (PostgreSQL must be running).</summary>
@@ -159,11 +206,16 @@ public sealed class PgBackRest(BackupLayout layout, PostgresServer postgres, int
 
     private async Task<string> RunAsync(CancellationToken cancellationToken, TimeSpan timeout, params string[] arguments)
     {
+        CheckCipher();
+        var environment = new Dictionary<string, string?>(Encryption?.PgBackRestEnvironment() ?? new Dictionary<string, string?>())
+        {
+            // libpq reads the password from here; it never shows on a command line.
+            ["PGPASSWORD"] = postgres.Password,
+        };
         var command = new Command(Program(), [$"--config={layout.PgBackRestConfig}", $"--stanza={Stanza}", .. arguments])
         {
             User = ServiceUsers.For(ServiceUsers.Postgres),
-            // libpq reads the password from here; it never shows on a command line.
-            Environment = new Dictionary<string, string?> { ["PGPASSWORD"] = postgres.Password },
+            Environment = environment,
             WorkingDirectory = layout.Root,
         };
         var result = await CommandRunner.RunAsync(command, cancellationToken, timeout: timeout);

@@ -64,6 +64,8 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
             throw new StackException($"no backup in {stack.BackupLayout.SetsDirectory}; take one with ./quartet backup");
         }
         var set = sets[^1];
+        var backups = new StackBackups(stack, say).Sets;
+        backups.CheckReadable(set);
         say($"drill: backup {set.Manifest.Id}: its files against the manifest's checksums, its base backup against the repository's");
         if (await set.Manifest.CheckFilesAsync(set.Directory, cancellationToken) is { Count: > 0 } problems)
         {
@@ -81,7 +83,7 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
         {
             await throwaway.CleanAsync();
             var pg = throwaway.Postgres;
-            var pgBackRest = new PgBackRest(throwaway.Backups, pg);
+            var pgBackRest = new PgBackRest(throwaway.Backups, pg) { Encryption = stack.BackupEncryption };
             await pgBackRest.PrepareAsync(cancellationToken);
             System.IO.Directory.CreateDirectory(pg.DataDirectory);
             File.SetUnixFileMode(pg.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -113,9 +115,17 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
             }
             say($"drill: PostgreSQL restored to {lsn} (at or past {newest}) with all {migrations} migrations");
 
-            await LogicalDump.CheckLoadsAsync(PostgresAccess.Tcp(pg), set, DumpCheckDatabase, say, cancellationToken);
+            // An encrypted set's files are decrypted (and so authenticated) into the throwaway folder, removed with it.
+            var scratch = set.Manifest.IsEncrypted ? new BackupEncryption.Scratch(Path.Combine(Directory, "decrypted")) : null;
+            if (scratch is not null)
+            {
+                System.IO.Directory.CreateDirectory(scratch.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            using var decrypted = scratch;
+            await LogicalDump.CheckLoadsAsync(PostgresAccess.Tcp(pg), set, DumpCheckDatabase, say, cancellationToken,
+                await backups.OpenAsync(set, "quartet.dump", scratch, cancellationToken));
 
-            await throwaway.Redis.RestoreSnapshotAsync(Path.Combine(set.Directory, "redis.rdb"), cancellationToken);
+            await throwaway.Redis.RestoreSnapshotAsync(await backups.OpenAsync(set, "redis.rdb", scratch, cancellationToken), cancellationToken);
             await throwaway.Redis.StartAsync(cancellationToken);
             await throwaway.RedisCache.StartAsync(cancellationToken);
             var backend = throwaway.Backend();
@@ -203,6 +213,8 @@ public sealed class RestoreDrill(NativeStack stack, Action<string> say)
                     ["archive_mode"] = "off",
                     ["max_connections"] = stack.Postgres.Settings.GetValueOrDefault("max_connections", "100"),
                 },
+                // restore_command fetches WAL from the repository, which needs its passphrase when encrypted.
+                Environment = stack.PostgresEnvironment(),
             };
             Backups = new BackupLayout(Path.Combine(root, "pgbackrest")) { SharedRepository = stack.BackupLayout.PgBackRestRepository };
             Redis = NewRedis(Path.Combine(root, "redis"), "drill-redis", cache: false);

@@ -16,7 +16,7 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
     public RetentionPolicy Retention { get; init; } = RetentionPolicy.FromEnvironment();
 
     /// <summary>Listing, checking, retention and the choice of a set, as compose's backup container does them.</summary>
-    public BackupSets Sets => new(Layout, stack.PgBackRest, Retention, say);
+    public BackupSets Sets => new(Layout, stack.PgBackRest, Retention, say) { Encryption = stack.BackupEncryption };
 
     public async Task<BackupManifest> TakeAsync(CancellationToken cancellationToken)
     {
@@ -24,6 +24,8 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
         {
             throw new StackException("the stack is not running; start it with ./quartet up, then back up");
         }
+        var encryption = stack.BackupEncryption;
+        var passphrase = encryption?.Passphrase;
         var clock = Stopwatch.StartNew();
         var set = Sets.Begin();
         var work = set.WorkDirectory;
@@ -32,14 +34,25 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             var pgBackRest = stack.PgBackRest;
             await pgBackRest.PrepareAsync(cancellationToken);
             await pgBackRest.EnsureStanzaAsync(cancellationToken);
-            say("PostgreSQL: full base backup (pgBackRest)");
+            say($"PostgreSQL: full base backup (pgBackRest{(encryption is null ? "" : ", encrypted " + BackupEncryption.RepositoryCipher)})");
             var physical = await pgBackRest.BackupAsync(cancellationToken);
+            // Encrypted sets: the plaintext is written in a private folder outside the backup folder, and only the .enc files enter the set.
+            using var scratch = encryption?.NewScratch();
             say("PostgreSQL: logical dump (pg_dump -Fc)");
-            var dump = Path.Combine(work, "quartet.dump");
+            var dump = scratch?.PathOf("quartet.dump") ?? Path.Combine(work, "quartet.dump");
             var rows = await LogicalDump.TakeAsync(PostgresAccess.Tcp(stack.Postgres), NativeStack.Database, dump, cancellationToken);
             say("Redis: snapshot (BGSAVE)");
-            var snapshot = Path.Combine(work, "redis.rdb");
+            var snapshot = scratch?.PathOf("redis.rdb") ?? Path.Combine(work, "redis.rdb");
             await stack.Redis.SnapshotAsync(snapshot, cancellationToken);
+            if (passphrase is not null)
+            {
+                say($"encrypting the dump and the snapshot ({SetEncryption.Algorithm})");
+                var files = new SetEncryption(passphrase);
+                foreach (var plaintext in (string[])[dump, snapshot])
+                {
+                    await files.EncryptFileAsync(plaintext, Path.Combine(work, Path.GetFileName(plaintext) + BackupEncryption.Suffix), cancellationToken);
+                }
+            }
 
             var manifest = await Sets.CompleteAsync(set, physical, rows, clock.Elapsed, cancellationToken);
             await BackupStatus.RecordAsync(stack.Postgres.ConnectionString(NativeStack.Database, pooling: false), BackupStatus.Backup, set.TakenAt, set.Id, cancellationToken);
@@ -61,7 +74,9 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
     /// </summary>
     public async Task<BackupSetInfo> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken)
     {
-        var set = await Sets.ChooseAsync(request, cancellationToken);
+        var sets = Sets;
+        var set = await sets.ChooseAsync(request, cancellationToken);
+        sets.CheckReadable(set);
 
         var running = ((ServerProcess[])[stack.Nginx, stack.Backend, stack.Redis, stack.Postgres]).Where(s => s.IsRunning).Select(s => s.Name).ToList();
         if (running.Count > 0)
@@ -74,6 +89,10 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             say($"stopping the running stack ({string.Join(", ", running)})");
             await stack.DownAsync(cancellationToken);
         }
+
+        // Decrypted before anything is moved aside: a snapshot that does not authenticate stops the restore here.
+        using var scratch = sets.NewScratch(set);
+        var snapshot = await sets.OpenAsync(set, "redis.rdb", scratch, cancellationToken);
 
         var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var pgData = stack.Postgres.DataDirectory;
@@ -113,7 +132,7 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
         say($"Redis: loading the snapshot of backup {set.Manifest.Id} ({set.Manifest.TakenAt:O})");
         // The snapshot's auth epochs may be older than the restored database's: drop them, and the backend
         // reads each back from PostgreSQL when it next needs it (decision 0014).
-        await stack.Redis.RestoreSnapshotAsync(Path.Combine(set.Directory, "redis.rdb"), cancellationToken, async loaded =>
+        await stack.Redis.RestoreSnapshotAsync(snapshot, cancellationToken, async loaded =>
         {
             var dropped = await loaded.CommandAsync(cancellationToken, "EVAL",
                 "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n",

@@ -78,6 +78,8 @@ internal sealed class Cli(string root)
                 return await new BackupCommands(this).ListAsync(rest, cancellationToken);
             case "restore":
                 return await new BackupCommands(this).RestoreAsync(rest, cancellationToken);
+            case "decrypt":
+                return await new BackupCommands(this).DecryptAsync(rest, cancellationToken);
             case "drill":
                 NoArguments(command, rest);
                 await new RestoreDrill(Native(), Say).RunAsync(cancellationToken);

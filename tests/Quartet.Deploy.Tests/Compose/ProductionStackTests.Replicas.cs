@@ -20,14 +20,7 @@ public sealed partial class ProductionStackTests
         var user = await Stack.UserAsync();
         var nginxBefore = await Stack.InspectAsync("nginx", Cancellation);
 
-        // The setting an operator uses (compose.yaml's scale), not a command-line --scale.
-        var environment = Suite.Environment(Stack.Port);
-        environment["QUARTET_BACKEND_REPLICAS"] = Replicas.ToString(CultureInfo.InvariantCulture);
-        environment["QUARTET_SERVER_NAMES"] = "127.0.0.1";
-        var up = await Suite.RunAsync([.. Suite.ComposeCli, "-p", ComposeSuite.Project, "--env-file", Suite.EmptyEnvFile,
-            "-f", Path.Combine(Suite.Root, "compose.yaml"), "-f", Path.Combine(Suite.Root, "compose.prod.yaml"), "up", "-d", "--no-deps", "backend"],
-            environment, TimeSpan.FromMinutes(5), Cancellation);
-        Assert.True(up.Succeeded, $"up -d backend with QUARTET_BACKEND_REPLICAS={Replicas} exited with {up.ExitCode}\n{up.Tail()}");
+        await UpBackendsAsync(ComposeSuite.BackendImage);
         var backends = await HealthyBackendsAsync(Replicas, TimeSpan.FromSeconds(180));
 
         // Writes with the session and its CSRF token, then reads, each answered by whichever replica
@@ -74,14 +67,7 @@ public sealed partial class ProductionStackTests
         // What an operator upgrades from: every replica on the previous release's image, which serves
         // on this schema (expand/contract, decision 0029), before the load starts.
         var previous = await Suite.PreviousBackendAsync(Cancellation);
-        var setup = Suite.Environment(Stack.Port);
-        setup["QUARTET_BACKEND_IMAGE"] = previous.Image;
-        setup["QUARTET_BACKEND_REPLICAS"] = Replicas.ToString(CultureInfo.InvariantCulture);
-        setup["QUARTET_SERVER_NAMES"] = "127.0.0.1";
-        var onPrevious = await Suite.RunAsync([.. Suite.ComposeCli, "-p", ComposeSuite.Project, "--env-file", Suite.EmptyEnvFile,
-            "-f", Path.Combine(Suite.Root, "compose.yaml"), "-f", Path.Combine(Suite.Root, "compose.prod.yaml"), "up", "-d", "--no-deps", "backend"],
-            setup, TimeSpan.FromMinutes(5), Cancellation);
-        Assert.True(onPrevious.Succeeded, $"starting the replicas on the previous release {previous} exited with {onPrevious.ExitCode}\n{onPrevious.Tail()}");
+        await UpBackendsAsync(previous.Image);
         var before = await HealthyBackendsAsync(Replicas, TimeSpan.FromSeconds(180));
         var previousId = (await Suite.Docker.Images.InspectImageAsync(previous.Image, Cancellation)).ID;
         var oldImages = (await Task.WhenAll(before.Select(id => Suite.Docker.Containers.InspectContainerAsync(id, Cancellation)))).Select(c => c.Image).ToHashSet();
@@ -113,6 +99,22 @@ public sealed partial class ProductionStackTests
         // Back to the one replica the recovery steps after this expect.
         var one = await Stack.ComposeAsync(Cancellation, "up", "-d", "--no-deps", "--no-recreate", "--scale", "backend=1", "backend");
         Assert.True(one.Succeeded, $"scaling back to one replica exited with {one.ExitCode}\n{one.Tail()}");
+    }
+
+    /// <summary>
+    /// <c>up -d --no-deps backend</c> with <see cref="Replicas"/> replicas on <paramref name="image"/>: the
+    /// setting an operator uses (compose.yaml's scale), not a command-line --scale.
+    /// </summary>
+    private async Task UpBackendsAsync(string image)
+    {
+        var environment = Suite.Environment(Stack.Port);
+        environment["QUARTET_BACKEND_IMAGE"] = image;
+        environment["QUARTET_BACKEND_REPLICAS"] = Replicas.ToString(CultureInfo.InvariantCulture);
+        environment["QUARTET_SERVER_NAMES"] = "127.0.0.1";
+        var up = await Suite.RunAsync([.. Suite.ComposeCli, "-p", ComposeSuite.Project, "--env-file", Suite.EmptyEnvFile,
+            "-f", Path.Combine(Suite.Root, "compose.yaml"), "-f", Path.Combine(Suite.Root, "compose.prod.yaml"), "up", "-d", "--no-deps", "backend"],
+            environment, TimeSpan.FromMinutes(5), Cancellation);
+        Assert.True(up.Succeeded, $"up -d backend with QUARTET_BACKEND_REPLICAS={Replicas} on {image} exited with {up.ExitCode}\n{up.Tail()}");
     }
 
     /// <summary>Waits until exactly <paramref name="count"/> backend replicas run, all healthy; their ids.</summary>

@@ -43,6 +43,9 @@ public sealed partial class ComposeBackups(Action<string> say)
 
     private PgBackRest PgBackRest => new(Layout, new PostgresServer(PgData, 5432, "", "/tmp", "/tmp") { SocketDirectory = SocketDirectory }, Retention.Daily);
 
+    /// <summary>How often the schedule looks for the schema while a new stack's migrate has not made it.</summary>
+    private static readonly TimeSpan SchemaPoll = TimeSpan.FromSeconds(5);
+
     /// <summary>How soon the schedule looks again after a failed run, or while the schema has no backup_status table.</summary>
     private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromMinutes(5);
 
@@ -55,7 +58,7 @@ public sealed partial class ComposeBackups(Action<string> say)
     {
         say($"scheduled: {schedule} (QUARTET_BACKUP_INTERVAL, QUARTET_DRILL_INTERVAL); retention {Retention}; backups in the volume at {Root}");
         var drillFailedAt = DateTimeOffset.MinValue;
-        var waitedForSchema = false;
+        var (waitedForSchema, waitedForStatus) = (false, false);
         while (true)
         {
             var wait = RetryAfterFailure;
@@ -66,7 +69,18 @@ public sealed partial class ComposeBackups(Action<string> say)
                 if (schedule.Backup is { } interval)
                 {
                     var due = sets.Count == 0 ? DateTimeOffset.UtcNow : sets[^1].Manifest.TakenAt + interval;
-                    if (due <= DateTimeOffset.UtcNow)
+                    if (due <= DateTimeOffset.UtcNow && !await SchemaMadeAsync(cancellationToken))
+                    {
+                        // A new stack's service starts before migrate has run (Swarm has no depends_on): a set
+                        // of an empty database would be refused, so the first one waits for the schema.
+                        if (!waitedForSchema)
+                        {
+                            say("the first set waits until migrations have made the schema");
+                            waitedForSchema = true;
+                        }
+                        due = DateTimeOffset.UtcNow + SchemaPoll;
+                    }
+                    else if (due <= DateTimeOffset.UtcNow)
                     {
                         await TakeAsync(cancellationToken);
                         due = DateTimeOffset.UtcNow + interval;
@@ -78,10 +92,10 @@ public sealed partial class ComposeBackups(Action<string> say)
                 {
                     // The drill records its success in the schema; until migrate has made it, it waits.
                     wait = wait < RetryAfterFailure ? wait : RetryAfterFailure;
-                    if (!waitedForSchema)
+                    if (!waitedForStatus)
                     {
                         say("the drill waits until migrations have made the backup_status table");
-                        waitedForSchema = true;
+                        waitedForStatus = true;
                     }
                 }
                 else if (schedule.Drill is { } every && (sets.Count > 0 || schedule.Backup is not null))
@@ -339,6 +353,16 @@ public sealed partial class ComposeBackups(Action<string> say)
         {
             await CommandRunner.RunAsync(new Command(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"]), CancellationToken.None, timeout: TimeSpan.FromMinutes(5));
         }
+    }
+
+    /// <summary>Whether a migration has committed: the database holds a table besides the migrations' own.</summary>
+    private static async Task<bool> SchemaMadeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(Postgres.ConnectionString(Database));
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations')", connection);
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
     internal static async Task<bool> PostgresAnswersAsync(CancellationToken cancellationToken)

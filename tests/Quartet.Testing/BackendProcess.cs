@@ -47,6 +47,23 @@ public static class BackendProcess
         public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
+    /// <summary>
+    /// Starts the backend on <paramref name="stack"/> with the test secrets and <paramref name="changes"/>
+    /// (a null value removes a variable), requires it to stop with a non-zero status and exactly one line on
+    /// standard error, and returns that line.
+    /// </summary>
+    public static async Task<string> RefusedStartLineAsync(TestStack stack, IReadOnlyDictionary<string, string?> changes)
+    {
+        var environment = Environment(stack, "postgres", new TestSecrets(stack));
+        foreach (var (name, value) in changes)
+        {
+            environment[name] = value;
+        }
+        var result = await RunAsync(environment, input: null);
+        Assert.NotEqual(0, result.ExitCode);
+        return Assert.Single(result.ErrorLines);
+    }
+
     /// <summary>Runs a command to its end (bounded) and returns what it printed.</summary>
     public static async Task<Result> RunAsync(IReadOnlyDictionary<string, string?> environment, string? input, params string[] args)
     {

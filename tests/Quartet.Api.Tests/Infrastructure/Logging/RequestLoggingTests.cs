@@ -42,14 +42,8 @@ public sealed class RequestLoggingTests(SharedStack shared)
     [Fact]
     public async Task AWholeLineOutputSettingThatIsNotABooleanStopsTheStartWithOneLineNamingIt()
     {
-        var stack = shared.Stack;
-        var environment = BackendProcess.Environment(stack, "postgres", new TestSecrets(stack));
-        environment["Logging__WholeLineOutput"] = "perhaps";
+        var line = await BackendProcess.RefusedStartLineAsync(shared.Stack, new Dictionary<string, string?> { ["Logging__WholeLineOutput"] = "perhaps" });
 
-        var result = await BackendProcess.RunAsync(environment, input: null);
-
-        Assert.NotEqual(0, result.ExitCode);
-        var line = Assert.Single(result.ErrorLines);
         Assert.StartsWith("Invalid configuration: ", line, StringComparison.Ordinal);
         Assert.Contains("Logging:WholeLineOutput", line, StringComparison.Ordinal);
     }

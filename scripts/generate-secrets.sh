@@ -9,6 +9,8 @@
 #   db_app_password      32 random bytes, base64 without / + =   (the service's role "quartet_app")
 #   redis_password       32 random bytes, base64 without / + =
 #   redis_backup_password  32 random bytes, base64 without / + =   (the backup service's Redis user)
+#   backup_passphrase    32 random bytes, base64 without / + =   (encrypts the backups when
+#                        QUARTET_BACKUP_ENCRYPTION=on; keep a copy off the machine)
 #   session_secret       32 random bytes, hex
 #   jwt_secret           64 random bytes, base64
 #   admin_password_hash  the hash of the first admin's password, which is asked for twice and never
@@ -27,7 +29,7 @@
 set -euo pipefail
 
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ALL=(db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash smtp_password)
+ALL=(db_password db_owner_password db_app_password redis_password redis_backup_password backup_passphrase session_secret jwt_secret admin_password_hash smtp_password)
 
 # Messages go to standard error, so $(...) captures only values.
 say() { printf 'generate-secrets: %s\n' "$*" >&2; }
@@ -182,7 +184,7 @@ for name in "${names[@]}"; do
     continue
   fi
   case "$name" in
-    db_password | db_owner_password | db_app_password | redis_password | redis_backup_password) value="$(random password)" ;;
+    db_password | db_owner_password | db_app_password | redis_password | redis_backup_password | backup_passphrase) value="$(random password)" ;;
     session_secret) value="$(random hex32)" ;;
     jwt_secret) value="$(random base64_64)" ;;
     smtp_password)
@@ -208,5 +210,8 @@ done
 
 if [[ " ${created[*]} " == *" db_password "* ]]; then
   say "note: PostgreSQL takes db_password only when its data volume is new; for an existing database see docs/operations.md (rotating secrets)"
+fi
+if [[ " ${created[*]} " == *" backup_passphrase "* ]]; then
+  say "note: backup_passphrase encrypts the backups when QUARTET_BACKUP_ENCRYPTION=on: keep a copy off this machine, apart from the backups; without it they cannot be read"
 fi
 say "done: ${#created[@]} created, $((${#names[@]} - ${#created[@]})) kept"

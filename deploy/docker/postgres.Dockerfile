@@ -17,7 +17,9 @@ RUN if command -v apk >/dev/null; then apk add --no-cache pgbackrest; \
  && chown postgres:postgres /var/lib/pgbackrest \
  && chmod 755 /var/lib/pgbackrest
 COPY deploy/postgres/pgbackrest.conf /etc/pgbackrest/pgbackrest.conf
-RUN chmod 644 /etc/pgbackrest/pgbackrest.conf
+# archive_command's pgbackrest, with the repository's passphrase when QUARTET_BACKUP_ENCRYPTION=on.
+COPY deploy/postgres/quartet-pgbackrest.sh /usr/local/bin/quartet-pgbackrest
+RUN chmod 644 /etc/pgbackrest/pgbackrest.conf && chmod 755 /usr/local/bin/quartet-pgbackrest
 
 # The backup tool (tools/Quartet.Backup), self-contained for the base's C library (glibc or musl).
 FROM ${DOTNET_SDK_IMAGE} AS tool
@@ -37,9 +39,13 @@ RUN os=linux; if grep -q '^ID=alpine' /tmp/base-os-release; then os=linux-musl; 
 FROM postgres AS backup
 # .NET's C++ runtime libraries (Debian's base has them already). Redis's volume is mounted at
 # /var/lib/quartet/redis: a new volume takes this folder's owner, Redis's uid and gid in its image.
+# The scratch volume (decrypted copies of encrypted sets, decision 0031) is mounted at
+# /var/lib/quartet/scratch and takes this folder's owner and mode: the postgres account's only.
 RUN if command -v apk >/dev/null; then apk add --no-cache libstdc++ libgcc; fi \
- && mkdir -p /var/lib/quartet/redis \
- && chown 999:1000 /var/lib/quartet/redis
+ && mkdir -p /var/lib/quartet/redis /var/lib/quartet/scratch \
+ && chown 999:1000 /var/lib/quartet/redis \
+ && chown postgres:postgres /var/lib/quartet/scratch \
+ && chmod 700 /var/lib/quartet/scratch
 COPY --from=tool /out/ /opt/quartet-backup/
 ENV PATH=/opt/quartet-backup:$PATH
 # The postgres account (Alpine's uid 70), so it reads the data folder and writes the repository.

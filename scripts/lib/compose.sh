@@ -73,14 +73,13 @@ compose_setting() {
   fi
 }
 
-# compose_refuse_backup_encryption: QUARTET_BACKUP_ENCRYPTION=on is native mode's; compose's backups would
-# not be encrypted, so the setting is refused rather than ignored (docs/operations.md, encryption at rest).
-compose_refuse_backup_encryption() {
+# compose_backup_encryption: on or off (QUARTET_BACKUP_ENCRYPTION, decision 0031); anything else stops.
+compose_backup_encryption() {
   local value
   value="$(compose_setting QUARTET_BACKUP_ENCRYPTION off)"
   case "${value,,}" in
-    off | '') ;;
-    on) die "QUARTET_BACKUP_ENCRYPTION=on is supported in native mode only; compose's backups are not encrypted by Quartet: set it to off" ;;
+    off | '') printf 'off\n' ;;
+    on) printf 'on\n' ;;
     *) die "QUARTET_BACKUP_ENCRYPTION must be on or off, not '$value'" ;;
   esac
 }
@@ -97,7 +96,7 @@ compose() {
       acme) args+=(-f "$QUARTET_ROOT/compose.tls.yaml") ;;
       ?*) die "QUARTET_TLS must be acme or empty, not '$(compose_setting QUARTET_TLS '')'" ;;
     esac
-    compose_refuse_backup_encryption
+    compose_backup_encryption >/dev/null
   fi
   env_file="$(compose_env_file)"
   [[ -n "$env_file" ]] && args+=(--env-file "$env_file")
@@ -221,9 +220,14 @@ compose_secrets_dir() {
 compose_prepare_secrets() {
   local dir name missing=()
   dir="$(compose_secrets_dir)"
-  for name in db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash; do
+  for name in db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash backup_passphrase; do
     [[ -s "$dir/$name" ]] || missing+=("$name")
   done
+  # A new passphrase cannot read backups encrypted with the lost one, and would be taken for it.
+  if [[ " ${missing[*]} " == *" backup_passphrase "* && "$(compose_backup_encryption)" == on ]] &&
+    docker volume inspect "$(compose_setting QUARTET_BACKUP_VOLUME "$(compose_project)-backups")" >/dev/null 2>&1; then
+    die "QUARTET_BACKUP_ENCRYPTION=on, the backups volume exists and the secret $dir/backup_passphrase is missing: put the copy kept off this machine there (a new one could not read the backups)"
+  fi
   # Empty is valid: the relay needs no login.
   [[ -e "$dir/smtp_password" ]] || missing+=(smtp_password)
   if ((${#missing[@]} > 0)); then

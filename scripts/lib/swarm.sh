@@ -8,7 +8,7 @@ SWARM_FILE="$QUARTET_ROOT/deploy/swarm/quartet.stack.yaml"
 # Swarm refuses an empty secret, so smtp_password (empty when the relay needs no login) is one only
 # with QUARTET_SMTP_USERNAME set, from a second file.
 SWARM_SMTP_FILE="$QUARTET_ROOT/deploy/swarm/smtp-login.stack.yaml"
-SWARM_SECRETS=(db_password db_owner_password db_app_password redis_password redis_backup_password session_secret jwt_secret admin_password_hash)
+SWARM_SECRETS=(db_password db_owner_password db_app_password redis_password redis_backup_password backup_passphrase session_secret jwt_secret admin_password_hash)
 
 swarm_stack() { printf '%s\n' "${QUARTET_STACK:-quartet}"; }
 
@@ -39,6 +39,7 @@ swarm_check() {
     die "QUARTET_SMTP_USERNAME is set, and the secret $dir/smtp_password (the relay's password) is missing or empty; make it with QUARTET_SMTP_PASSWORD_FILE=<file> scripts/generate-secrets.sh --force smtp_password"
   fi
   compose_refuse_development_secrets "$dir"
+  compose_backup_encryption >/dev/null
   db_connections_fit "${QUARTET_BACKEND_REPLICAS:-2}" "${QUARTET_DB_MAX_CONNECTIONS:-100}"
   export QUARTET_SECRETS_DIR="$dir"
   compose_server_names

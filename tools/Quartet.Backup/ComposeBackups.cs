@@ -26,22 +26,35 @@ public sealed partial class ComposeBackups(Action<string> say)
     public const string RedisUser = "quartet-backup";
     public const string RedisPasswordFile = "/run/secrets/redis_backup_password";
     public const string RedisKeyPrefix = "quartet:";
+    /// <summary>The backup_passphrase secret, mounted where QUARTET_BACKUP_ENCRYPTION is on.</summary>
+    public const string PassphraseFile = "/run/secrets/" + BackupEncryption.Secret;
+    /// <summary>A volume of the project for decrypted copies (mode 700), never the backups volume that is copied off the machine.</summary>
+    public const string ScratchDirectory = "/var/lib/quartet/scratch";
     private const string Database = "quartet";
 
     public BackupLayout Layout { get; } = new(Root) { PgBackRestConfig = "/etc/pgbackrest/pgbackrest.conf" };
 
     public RetentionPolicy Retention { get; init; } = RetentionPolicy.FromEnvironment();
 
+    /// <summary>Encryption at rest (QUARTET_BACKUP_ENCRYPTION=on, decision 0031); null: off.</summary>
+    public BackupEncryption? Encryption { get; } = BackupEncryption.FromEnvironment() ? new BackupEncryption(PassphraseFile, ScratchDirectory) : null;
+
     /// <summary>The snapshot a restore left for the Redis step, readable by Redis's account.</summary>
     public string StagedSnapshot => Path.Combine(Root, "restore", "redis.rdb");
 
+    /// <summary>An encrypted set's snapshot, staged as stored: Redis's step decrypts it straight into Redis's volume.</summary>
+    public string StagedEncryptedSnapshot => StagedSnapshot + BackupEncryption.Suffix;
+
     /// <summary>Listing, checking, retention and the choice of a set, as native mode does them.</summary>
-    public BackupSets Sets => new(Layout, PgBackRest, Retention, say);
+    public BackupSets Sets => new(Layout, PgBackRest, Retention, say) { Encryption = Encryption };
 
     /// <summary>The stack's PostgreSQL as its superuser, through the socket volume.</summary>
     private static PostgresAccess Postgres => PostgresAccess.Socket(SocketDirectory);
 
-    private PgBackRest PgBackRest => new(Layout, new PostgresServer(PgData, 5432, "", "/tmp", "/tmp") { SocketDirectory = SocketDirectory }, Retention.Daily);
+    private PgBackRest PgBackRest => new(Layout, new PostgresServer(PgData, 5432, "", "/tmp", "/tmp") { SocketDirectory = SocketDirectory }, Retention.Daily)
+    {
+        Encryption = Encryption,
+    };
 
     /// <summary>How often the schedule looks for the schema while a new stack's migrate has not made it.</summary>
     private static readonly TimeSpan SchemaPoll = TimeSpan.FromSeconds(5);
@@ -56,7 +69,8 @@ public sealed partial class ComposeBackups(Action<string> say)
     /// </summary>
     public async Task RunAsync(BackupSchedule schedule, CancellationToken cancellationToken)
     {
-        say($"scheduled: {schedule} (QUARTET_BACKUP_INTERVAL, QUARTET_DRILL_INTERVAL); retention {Retention}; backups in the volume at {Root}");
+        say($"scheduled: {schedule} (QUARTET_BACKUP_INTERVAL, QUARTET_DRILL_INTERVAL); retention {Retention}; backups in the volume at {Root}" +
+            (Encryption is null ? "" : $", encrypted ({BackupEncryption.RepositoryCipher} and {SetEncryption.Algorithm})"));
         var drillFailedAt = DateTimeOffset.MinValue;
         var (waitedForSchema, waitedForStatus) = (false, false);
         while (true)
@@ -149,6 +163,8 @@ public sealed partial class ComposeBackups(Action<string> say)
         {
             throw new StackException("PostgreSQL does not answer on its socket; start the stack with ./quartet up --prod, then back up");
         }
+        // Read before anything is written: a missing passphrase stops here, in one line.
+        _ = Encryption?.Passphrase;
         var clock = Stopwatch.StartNew();
         var set = Sets.Begin();
         var work = set.WorkDirectory;
@@ -156,14 +172,20 @@ public sealed partial class ComposeBackups(Action<string> say)
         {
             var pgBackRest = PgBackRest;
             await EnsureStanzaAsync(cancellationToken);
-            say("PostgreSQL: full base backup (pgBackRest)");
+            say($"PostgreSQL: full base backup (pgBackRest{(Encryption is null ? "" : ", encrypted " + BackupEncryption.RepositoryCipher)})");
             var physical = await pgBackRest.BackupAsync(cancellationToken);
+            // Encrypted sets: the plaintext is written in the scratch volume, and only the .enc files enter the set.
+            using var scratch = Encryption?.NewScratch();
             say("PostgreSQL: logical dump (pg_dump -Fc)");
-            var dump = Path.Combine(work, "quartet.dump");
+            var dump = scratch?.PathOf("quartet.dump") ?? Path.Combine(work, "quartet.dump");
             var rows = await LogicalDump.TakeAsync(Postgres, Database, dump, cancellationToken);
             say("Redis: snapshot (SYNC)");
-            var snapshot = Path.Combine(work, "redis.rdb");
+            var snapshot = scratch?.PathOf("redis.rdb") ?? Path.Combine(work, "redis.rdb");
             await SnapshotRedisAsync(snapshot, cancellationToken);
+            if (Encryption is not null)
+            {
+                await Encryption.SealAsync([dump, snapshot], work, say, cancellationToken);
+            }
 
             var manifest = await Sets.CompleteAsync(set, physical, rows, clock.Elapsed, cancellationToken);
             await RecordAsync(set.TakenAt, set.Id, cancellationToken);
@@ -207,7 +229,14 @@ public sealed partial class ComposeBackups(Action<string> say)
                 "stop it with ./quartet down, or pass --force to let restore stop it");
         }
         await using var held = await LockAsync(cancellationToken);
-        var set = await Sets.ChooseAsync(request, cancellationToken);
+        var sets = Sets;
+        var set = await sets.ChooseAsync(request, cancellationToken);
+        sets.CheckReadable(set);
+        // Decrypted (so authenticated) before anything is moved aside: a snapshot that does not stops the restore here.
+        using (var scratch = sets.NewScratch(set))
+        {
+            await sets.OpenAsync(set, "redis.rdb", scratch, cancellationToken);
+        }
 
         var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         if (Directory.EnumerateFileSystemEntries(PgData).Any())
@@ -230,16 +259,22 @@ public sealed partial class ComposeBackups(Action<string> say)
         say($"PostgreSQL: restoring to {request.Describe(set)}");
         var clock = Stopwatch.StartNew();
         await PgBackRest.RestoreAsync(request.To, request.Id is null ? null : set.Manifest.PhysicalLabel, cancellationToken);
-        await RecoverAsync(PgData, "/tmp/quartet-restore", archive: true, _ => Task.CompletedTask, cancellationToken);
+        await RecoverAsync(PgData, "/tmp/quartet-restore", archive: true, Encryption, _ => Task.CompletedTask, cancellationToken);
         say($"PostgreSQL: recovered and promoted after {clock.Elapsed.TotalSeconds:0.0} s");
 
         var staged = Path.GetDirectoryName(StagedSnapshot)!;
         Directory.CreateDirectory(staged);
         File.SetUnixFileMode(staged, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
             UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        File.Copy(Path.Combine(set.Directory, "redis.rdb"), StagedSnapshot, overwrite: true);
+        // As stored: an encrypted snapshot stays encrypted in the backups volume, and Redis's step decrypts it.
+        var staging = set.Manifest.IsEncrypted ? StagedEncryptedSnapshot : StagedSnapshot;
+        foreach (var stale in (string[])[StagedSnapshot, StagedEncryptedSnapshot])
+        {
+            File.Delete(stale);
+        }
+        File.Copy(Path.Combine(set.Directory, set.Manifest.Stored("redis.rdb")), staging);
         // Redis's account reads it in the next step (it cannot read the sets).
-        File.SetUnixFileMode(StagedSnapshot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.SetUnixFileMode(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         say($"Redis: the snapshot of backup {set.Manifest.Id} ({set.Manifest.TakenAt:O}) is ready to load");
         return set;
     }
@@ -252,10 +287,18 @@ public sealed partial class ComposeBackups(Action<string> say)
     /// </summary>
     public async Task RestoreRedisAsync(CancellationToken cancellationToken)
     {
-        if (!File.Exists(StagedSnapshot))
+        var encrypted = File.Exists(StagedEncryptedSnapshot);
+        if (!encrypted && !File.Exists(StagedSnapshot))
         {
             throw new StackException("no Redis snapshot is waiting to be loaded; run ./quartet restore");
         }
+        if (encrypted && Encryption is null)
+        {
+            throw new StackException($"the snapshot waiting to be loaded is encrypted and {BackupEncryption.Setting} is off here: set it to on, " +
+                $"with the {BackupEncryption.Secret} secret");
+        }
+        // Read before anything moves: a missing passphrase stops here, in one line.
+        _ = Encryption?.Passphrase;
         if (await RedisWire.AnswersAsync(RedisHost, RedisPort, cancellationToken))
         {
             throw new StackException("Redis is running; a restore replaces its data: stop the stack with ./quartet down first");
@@ -282,7 +325,15 @@ public sealed partial class ComposeBackups(Action<string> say)
         }
         var aof = Path.Combine(RedisData, "appendonlydir");
         Directory.CreateDirectory(aof);
-        File.Copy(StagedSnapshot, Path.Combine(aof, "appendonly.aof.1.base.rdb"));
+        var baseFile = Path.Combine(aof, "appendonly.aof.1.base.rdb");
+        if (encrypted)
+        {
+            await Encryption!.Files().DecryptFileAsync(StagedEncryptedSnapshot, baseFile, cancellationToken);
+        }
+        else
+        {
+            File.Copy(StagedSnapshot, baseFile);
+        }
         const string DropEpochs = "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n";
         await File.WriteAllTextAsync(Path.Combine(aof, "appendonly.aof.1.incr.aof"), Resp("EVAL", DropEpochs, "0", RedisKeyPrefix + "user:*:epoch"), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(aof, "appendonly.aof.manifest"),
@@ -318,7 +369,8 @@ public sealed partial class ComposeBackups(Action<string> say)
     /// then <paramref name="whilePromoted"/>, then stops it. A restore archives as the stack does; a drill's
     /// throwaway cluster never archives (its new timeline must not reach the live repository).
     /// </summary>
-    private static async Task RecoverAsync(string data, string socket, bool archive, Func<PostgresAccess, Task> whilePromoted, CancellationToken cancellationToken)
+    private static async Task RecoverAsync(string data, string socket, bool archive, BackupEncryption? encryption, Func<PostgresAccess, Task> whilePromoted,
+        CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(socket);
         var log = Path.Combine("/tmp", Path.GetFileName(socket) + ".log");
@@ -326,8 +378,11 @@ public sealed partial class ComposeBackups(Action<string> say)
         var options = $"-c listen_addresses='' -c unix_socket_directories={socket} " + (archive
             ? "-c archive_mode=on -c wal_level=replica -c archive_timeout=60 -c \"archive_command=pgbackrest --stanza=quartet archive-push %p\""
             : "-c archive_mode=off -c shared_buffers=32MB -c max_parallel_workers_per_gather=0");
-        await CommandRunner.RunCheckedAsync(new Command(pgCtl, ["-D", data, "-l", log, "-o", options, "-w", "-t", "3600", "start"]),
-            cancellationToken, timeout: TimeSpan.FromHours(1));
+        // restore_command (and a restore's archive_command) reach an encrypted repository with its passphrase in their environment.
+        await CommandRunner.RunCheckedAsync(new Command(pgCtl, ["-D", data, "-l", log, "-o", options, "-w", "-t", "3600", "start"])
+        {
+            Environment = encryption?.PgBackRestEnvironment() ?? new Dictionary<string, string?>(),
+        }, cancellationToken, timeout: TimeSpan.FromHours(1));
         try
         {
             var access = PostgresAccess.Socket(socket);

@@ -67,8 +67,8 @@ public sealed partial class ComposeBackups
                 .Select(l => l.StartsWith("pg1-path=", StringComparison.Ordinal) ? "pg1-path=" + data : l);
             await File.WriteAllLinesAsync(config, lines, cancellationToken);
             var layout = Layout with { PgBackRestConfig = config };
-            await new PgBackRest(layout, new PostgresServer(data, 5432, "", "/tmp", "/tmp")).RestoreAsync(null, null, cancellationToken);
-            await RecoverAsync(data, "/tmp/quartet-drill", archive: false, async throwaway =>
+            await new PgBackRest(layout, new PostgresServer(data, 5432, "", "/tmp", "/tmp")) { Encryption = Encryption }.RestoreAsync(null, null, cancellationToken);
+            await RecoverAsync(data, "/tmp/quartet-drill", archive: false, Encryption, async throwaway =>
             {
                 var lsn = await ScalarAsync<string>(throwaway.ConnectionString(Database), "SELECT pg_current_wal_lsn()::text", cancellationToken);
                 if (!await ScalarAsync<bool>(throwaway.ConnectionString(Database), $"SELECT '{lsn}'::pg_lsn >= '{newest}'::pg_lsn", cancellationToken))
@@ -82,7 +82,10 @@ public sealed partial class ComposeBackups
                 }
                 users = await ScalarAsync<long>(throwaway.ConnectionString(Database), "SELECT count(*) FROM users", cancellationToken);
                 say($"drill: PostgreSQL restored to {lsn} (at or past {newest}) with all {migrations} migrations and {users} users");
-                await LogicalDump.CheckLoadsAsync(throwaway, set, DumpCheckDatabase, say, cancellationToken);
+                // An encrypted set's dump is decrypted (and so authenticated) into the scratch volume, removed afterwards.
+                using var scratch = Sets.NewScratch(set);
+                await LogicalDump.CheckLoadsAsync(throwaway, set, DumpCheckDatabase, say, cancellationToken,
+                    await Sets.OpenAsync(set, "quartet.dump", scratch, cancellationToken));
             }, cancellationToken);
         }
         finally

@@ -15,14 +15,11 @@ using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Cre
     cancel.Cancel();
 });
 
-var backups = new ComposeBackups(Say);
+ComposeBackups backups;
 try
 {
-    // Encryption at rest is native mode's; this container would otherwise write plaintext sets while the operator believes otherwise.
-    if (BackupEncryption.FromEnvironment())
-    {
-        throw new StackException($"{BackupEncryption.Setting}=on is supported in native mode only; compose's backups are not encrypted by Quartet: set it to off");
-    }
+    // Reads QUARTET_BACKUP_ENCRYPTION, which stops with one line when it is neither on nor off.
+    backups = new ComposeBackups(Say);
     return args switch
     {
         ["run"] => await RunAsync(),

@@ -14,6 +14,8 @@ public sealed class BackupEncryption(string passphraseFile, string scratchParent
     public const string RepositoryCipher = "aes-256-cbc";
     /// <summary>pgBackRest reads its repository's passphrase from here, so it never sits in the configuration file.</summary>
     public const string PassphraseVariable = "PGBACKREST_REPO1_CIPHER_PASS";
+    /// <summary>The cipher's name for pgBackRest where its configuration file is baked into an image (compose, Swarm).</summary>
+    public const string CipherTypeVariable = "PGBACKREST_REPO1_CIPHER_TYPE";
     public const string Suffix = ".enc";
 
     public string PassphraseFile => passphraseFile;
@@ -36,9 +38,24 @@ public sealed class BackupEncryption(string passphraseFile, string scratchParent
         : throw new StackException($"the backups are encrypted and their passphrase is missing: put the {Secret} secret (the copy kept off this machine) in {passphraseFile}");
 
     /// <summary>What pgBackRest needs in its environment, and PostgreSQL in its own for archive_command and restore_command.</summary>
-    public IReadOnlyDictionary<string, string?> PgBackRestEnvironment() => new Dictionary<string, string?> { [PassphraseVariable] = Passphrase };
+    public IReadOnlyDictionary<string, string?> PgBackRestEnvironment() =>
+        new Dictionary<string, string?> { [CipherTypeVariable] = RepositoryCipher, [PassphraseVariable] = Passphrase };
 
     public SetEncryption Files() => new(Passphrase);
+
+    /// <summary>
+    /// The plaintext files of a new set (written in a <see cref="Scratch"/>) encrypted into the set's folder as
+    /// <c>NAME.enc</c>; the plaintext never enters it.
+    /// </summary>
+    public async Task SealAsync(IEnumerable<string> plaintexts, string setDirectory, Action<string> say, CancellationToken cancellationToken)
+    {
+        say($"encrypting the dump and the snapshot ({SetEncryption.Algorithm})");
+        var files = Files();
+        foreach (var plaintext in plaintexts)
+        {
+            await files.EncryptFileAsync(plaintext, Path.Combine(setDirectory, Path.GetFileName(plaintext) + Suffix), cancellationToken);
+        }
+    }
 
     /// <summary>A new private folder (mode 700) for decrypted copies, removed with everything in it when disposed.</summary>
     public Scratch NewScratch()

@@ -25,7 +25,8 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             throw new StackException("the stack is not running; start it with ./quartet up, then back up");
         }
         var encryption = stack.BackupEncryption;
-        var passphrase = encryption?.Passphrase;
+        // Read before anything is written: a missing passphrase stops here, in one line.
+        _ = encryption?.Passphrase;
         var clock = Stopwatch.StartNew();
         var set = Sets.Begin();
         var work = set.WorkDirectory;
@@ -44,14 +45,9 @@ public sealed class StackBackups(NativeStack stack, Action<string> say)
             say("Redis: snapshot (BGSAVE)");
             var snapshot = scratch?.PathOf("redis.rdb") ?? Path.Combine(work, "redis.rdb");
             await stack.Redis.SnapshotAsync(snapshot, cancellationToken);
-            if (passphrase is not null)
+            if (encryption is not null)
             {
-                say($"encrypting the dump and the snapshot ({SetEncryption.Algorithm})");
-                var files = new SetEncryption(passphrase);
-                foreach (var plaintext in (string[])[dump, snapshot])
-                {
-                    await files.EncryptFileAsync(plaintext, Path.Combine(work, Path.GetFileName(plaintext) + BackupEncryption.Suffix), cancellationToken);
-                }
+                await encryption.SealAsync([dump, snapshot], work, say, cancellationToken);
             }
 
             var manifest = await Sets.CompleteAsync(set, physical, rows, clock.Elapsed, cancellationToken);

@@ -236,6 +236,8 @@ public sealed class ComposeSuite : IAsyncLifetime
             ["QUARTET_DB_IMAGE"] = DatabaseImage,
             ["QUARTET_BACKUP_IMAGE"] = BackupImage,
             ["QUARTET_BACKUP_VOLUME"] = BackupVolume,
+            // The production stack's backups are encrypted (decision 0031); the Swarm stack's are not, so both run.
+            ["QUARTET_BACKUP_ENCRYPTION"] = "on",
             ["QUARTET_SECRETS_DIR"] = SecretsDirectory,
             ["QUARTET_ENV_FILE"] = EmptyEnvFile,
             ["ADMIN_EMAIL"] = AdminEmail,
@@ -306,11 +308,16 @@ public sealed class ComposeSuite : IAsyncLifetime
         {
             if (Missing is null && _engineFailure is null && await DockerDaemon.AnswersAsync(Docker, CancellationToken.None))
             {
-                // The development files name every container, network and volume the production ones do.
+                // The development files name every container and network the production ones do; the volumes
+                // only production declares (backup-scratch) and the external backups volume go by name.
                 await ComposeAsync(production: false, 80, ["down", "-v", "--remove-orphans", "--timeout", "10"], CancellationToken.None);
-                if ((await Docker.Volumes.ListAsync(CancellationToken.None)).Volumes?.Any(v => v.Name == BackupVolume) == true)
+                var left = await Docker.Volumes.ListAsync(new VolumesListParameters { Filters = ProjectFilter() }, CancellationToken.None);
+                foreach (var name in (left.Volumes ?? []).Select(v => v.Name).Append(BackupVolume))
                 {
-                    await Docker.Volumes.RemoveAsync(BackupVolume, force: true, CancellationToken.None);
+                    if ((await Docker.Volumes.ListAsync(CancellationToken.None)).Volumes?.Any(v => v.Name == name) == true)
+                    {
+                        await Docker.Volumes.RemoveAsync(name, force: true, CancellationToken.None);
+                    }
                 }
             }
         }

@@ -6,7 +6,7 @@ namespace Quartet.Deploy.Tests.Compose;
 [Step(3)]
 public sealed class GenerateSecretsTests(ComposeSuite suite)
 {
-    private static readonly string[] Names = ["db_password", "db_owner_password", "db_app_password", "redis_password", "redis_backup_password", "session_secret", "jwt_secret", "admin_password_hash"];
+    private static readonly string[] Names = ["db_password", "db_owner_password", "db_app_password", "redis_password", "redis_backup_password", "backup_passphrase", "session_secret", "jwt_secret", "admin_password_hash"];
 
     private const UnixFileMode OwnerReadWriteGroupRead = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
 

@@ -51,6 +51,7 @@ public sealed partial class ProductionStackTests
         Assert.True(listed.Succeeded && listed.Output.Contains(done.Groups["id"].Value, StringComparison.Ordinal) && listed.Output.Contains("just now: ok", StringComparison.Ordinal),
             $"./quartet backups --verify exited with {listed.ExitCode} or did not list {done.Groups["id"].Value} as verified\n{listed.Tail()}");
         Say($"./quartet backups --verify:\n{listed.Output.Trim()}");
+        await BackupsAreEncryptedAsync(done.Groups["id"].Value);
 
         // The drill restores that set beside the running stack and checks it, the stack serving throughout.
         var drill = await QuartetAsync("drill");
@@ -159,6 +160,28 @@ public sealed partial class ProductionStackTests
         await visitor.RegisterAndLoginAsync();
         await visitor.CreateNoteAsync("after the restore");
         Say("health ready, the SPA through nginx, a new account and note: the restored stack is whole");
+    }
+
+    /// <summary>
+    /// QUARTET_BACKUP_ENCRYPTION=on (the suite's production setting, decision 0031): pgBackRest's repository is
+    /// encrypted, the set holds only .enc files, no plaintext dump or snapshot is anywhere in the backups volume
+    /// (the one copied off the machine), and the scratch volume is empty between runs.
+    /// </summary>
+    private async Task BackupsAreEncryptedAsync(string id)
+    {
+        var backup = await Stack.ContainerAsync("backup", Cancellation);
+        var (exit, info) = await Stack.ExecAsync(backup.ID, ["quartet-pgbackrest", "--stanza=quartet", "info", "--output=json"], Cancellation);
+        Assert.True(exit == 0 && info.Contains("\"cipher\":\"aes-256-cbc\"", StringComparison.Ordinal), $"pgbackrest info (exit {exit}) does not report aes-256-cbc: {info}");
+        var (_, files) = await Stack.ExecAsync(backup.ID, ["ls", $"/var/lib/pgbackrest/sets/{id}"], Cancellation);
+        var names = files.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList();
+        Assert.True(names.SequenceEqual(["manifest.json", "quartet.dump.enc", "redis.rdb.enc"]), $"backup {id} holds: {string.Join(", ", names)}");
+        var (_, plain) = await Stack.ExecAsync(backup.ID, ["find", "/var/lib/pgbackrest", "-name", "quartet.dump", "-o", "-name", "*.rdb"], Cancellation);
+        Assert.True(plain.Trim().Length == 0, $"plaintext in the backups volume: {plain}");
+        var (_, scratch) = await Stack.ExecAsync(backup.ID, ["find", "/var/lib/quartet/scratch", "-mindepth", "1"], Cancellation);
+        Assert.True(scratch.Trim().Length == 0, $"the scratch volume still holds: {scratch}");
+        var passphrase = await File.ReadAllTextAsync(Path.Combine(Suite.SecretsDirectory, "backup_passphrase"), Cancellation);
+        Assert.DoesNotContain(passphrase, info, StringComparison.Ordinal);
+        Say($"backup {id}: the repository is aes-256-cbc, the set holds manifest.json, quartet.dump.enc and redis.rdb.enc, no plaintext in the backups volume");
     }
 
     private Task<HostCommandResult> QuartetAsync(params string[] arguments) =>

@@ -90,7 +90,7 @@ public sealed partial class ProductionStackTests(ProductionStack stack) : StackT
             .Select(file => (Name: Path.GetFileName(file), Value: File.ReadAllText(file).TrimEnd('\n')))
             .Where(secret => secret.Value.Length > 0)
             .ToList();
-        Assert.True(secrets.Count == 9, $"expected eight secrets and the admin password, found {secrets.Count}: {string.Join(", ", secrets.Select(s => s.Name))}");
+        Assert.True(secrets.Count == 10, $"expected nine secrets and the admin password, found {secrets.Count}: {string.Join(", ", secrets.Select(s => s.Name))}");
         var bad = new List<string>();
         using var raw = new RawInspect();
         foreach (var container in await Suite.ContainersAsync(Cancellation))

@@ -377,9 +377,9 @@ public sealed class KubernetesTests(RenderedManifests manifests) : IClassFixture
             var services = RenderedManifests.Parse(File.ReadAllText(Path.Combine(TestPaths.Repository, file))).Single()["services"]!.AsObject();
             foreach (var (service, definition) in services)
             {
-                // The backup service's Redis user exists in production compose only (decision 0021): Kubernetes
-                // runs no backup service of its own.
-                foreach (var secret in (definition!["secrets"]?.AsArray() ?? []).Where(s => (string?)s != "redis_backup_password"))
+                // The backup service's Redis user and the backups' passphrase exist in production compose only
+                // (decisions 0021, 0031): Kubernetes runs no backup service of its own.
+                foreach (var secret in (definition!["secrets"]?.AsArray() ?? []).Where(s => (string?)s is not ("redis_backup_password" or "backup_passphrase")))
                 {
                     (secrets.TryGetValue(service, out var set) ? set : secrets[service] = []).Add((string)secret!);
                 }

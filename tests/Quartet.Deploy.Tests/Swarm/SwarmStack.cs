@@ -121,6 +121,8 @@ public sealed class SwarmStack(ComposeSuite suite) : IAsyncLifetime
             environment["PATH"] = "/usr/bin:" + System.Environment.GetEnvironmentVariable("PATH");
         }
         environment["QUARTET_STACK"] = StackName;
+        // Unencrypted here, so the containers' plain path runs too (the compose production stack's are encrypted).
+        environment["QUARTET_BACKUP_ENCRYPTION"] = "off";
         environment["QUARTET_SECRETS_DIR"] = SecretsDirectory;
         environment["QUARTET_BACKEND_IMAGE"] = backendImage;
         environment["QUARTET_SMTP_USERNAME"] = SmtpUsername;

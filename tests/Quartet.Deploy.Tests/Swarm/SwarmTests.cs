@@ -198,22 +198,43 @@ public sealed class SwarmTests(SwarmStack stack) : IClassFixture<SwarmStack>
     [Fact, Step(6)]
     public async Task AnSmtpLoginWithAnEmptyPasswordIsRefusedBeforeAnythingChanges()
     {
+        var (refused, secrets) = await RefusedDeployAsync("swarm-secrets-no-smtp", secrets => File.WriteAllText(Path.Combine(secrets, "smtp_password"), ""));
+        Assert.StartsWith($"quartet: error: QUARTET_SMTP_USERNAME is set, and the secret {secrets}/smtp_password", refused, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The backups' passphrase is a secret of the stack (decision 0031): without its file the deploy stops with
+    /// one line naming it and how to make it, before it changes anything.
+    /// </summary>
+    [Fact, Step(6)]
+    public async Task AMissingBackupPassphraseIsRefusedBeforeAnythingChanges()
+    {
+        var (refused, secrets) = await RefusedDeployAsync("swarm-secrets-no-passphrase", secrets => File.Delete(Path.Combine(secrets, "backup_passphrase")));
+        Assert.Equal($"quartet: error: the secret {secrets}/backup_passphrase is missing or empty; make it with scripts/generate-secrets.sh", refused);
+    }
+
+    /// <summary>
+    /// <c>./quartet swarm deploy</c> on a copy of the stack's secrets changed by <paramref name="change"/>: it must stop
+    /// with exit 1 and one line (returned) before anything changes, the backend's image included.
+    /// </summary>
+    private async Task<(string Line, string Secrets)> RefusedDeployAsync(string folder, Action<string> change)
+    {
         stack.RequireUp();
-        var secrets = Directory.CreateDirectory(Path.Combine(Suite.Work, "swarm-secrets-no-smtp")).FullName;
+        var secrets = Directory.CreateDirectory(Path.Combine(Suite.Work, folder)).FullName;
         foreach (var file in Directory.EnumerateFiles(stack.SecretsDirectory))
         {
             File.Copy(file, Path.Combine(secrets, Path.GetFileName(file)), overwrite: true);
         }
-        await File.WriteAllTextAsync(Path.Combine(secrets, "smtp_password"), "", Cancellation);
+        change(secrets);
         var image = (await stack.Node!.Engine!.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image;
         var environment = stack.Environment(ComposeSuite.BackendImage);
         environment["QUARTET_SECRETS_DIR"] = secrets;
         var refused = await Suite.RunAsync([Path.Combine(Suite.Root, "quartet"), "swarm", "deploy", "--no-backup"], environment, TimeSpan.FromMinutes(2), Cancellation);
-        Say($"./quartet swarm deploy with QUARTET_SMTP_USERNAME set and an empty smtp_password: exit {refused.ExitCode}: {refused.Tail(1)}");
-        Assert.True(refused.ExitCode == 1 && refused.Tail(1).StartsWith($"quartet: error: QUARTET_SMTP_USERNAME is set, and the secret {secrets}/smtp_password", StringComparison.Ordinal),
-            $"./quartet swarm deploy exited with {refused.ExitCode}\n{refused.Tail()}");
+        Say($"./quartet swarm deploy with the secrets of {folder}: exit {refused.ExitCode}: {refused.Tail(1)}");
+        Assert.True(refused.ExitCode == 1, $"./quartet swarm deploy exited with {refused.ExitCode}\n{refused.Tail()}");
         Assert.Single(refused.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(image, (await stack.Node.Engine.Swarm.InspectServiceAsync($"{SwarmStack.StackName}_backend", Cancellation)).Spec.TaskTemplate.ContainerSpec.Image);
+        return (refused.Tail(1).Trim(), secrets);
     }
 
     [Fact, Step(7)]

@@ -36,7 +36,7 @@ public sealed partial class ComposeBackups(Action<string> say)
     public string StagedSnapshot => Path.Combine(Root, "restore", "redis.rdb");
 
     /// <summary>Listing, checking, retention and the choice of a set, as native mode does them.</summary>
-    public BackupSets Sets => new(Layout, PgBackRest, Retention, say);
+    public BackupSets Sets => new(Layout, PgBackRest, Retention, say) { PostgresProgram = Postgres.Program };
 
     /// <summary>The stack's PostgreSQL as its superuser, through the socket volume.</summary>
     private static PostgresAccess Postgres => PostgresAccess.Socket(SocketDirectory);

@@ -46,7 +46,7 @@ public sealed partial class ComposeBackups(Action<string> say)
     public string StagedEncryptedSnapshot => StagedSnapshot + BackupEncryption.Suffix;
 
     /// <summary>Listing, checking, retention and the choice of a set, as native mode does them.</summary>
-    public BackupSets Sets => new(Layout, PgBackRest, Retention, say) { Encryption = Encryption };
+    public BackupSets Sets => new(Layout, PgBackRest, Retention, say) { Encryption = Encryption, PostgresProgram = Postgres.Program };
 
     /// <summary>The stack's PostgreSQL as its superuser, through the socket volume.</summary>
     private static PostgresAccess Postgres => PostgresAccess.Socket(SocketDirectory);

@@ -64,6 +64,12 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
     /// <summary>Encrypts the new sets and decrypts encrypted ones (native mode with QUARTET_BACKUP_ENCRYPTION=on); null: off.</summary>
     public BackupEncryption? Encryption { get; init; }
 
+    /// <summary>
+    /// Where a PostgreSQL client program is (pg_restore, to list a dump): the newest installed (native mode), or
+    /// the image's own on its PATH (compose's backup container).
+    /// </summary>
+    public Func<string, string> PostgresProgram { get; init; } = Tools.Postgres;
+
     /// <summary>The files of a set, by the names they have when not encrypted.</summary>
     public static readonly string[] FileNames = ["quartet.dump", "redis.rdb"];
 
@@ -112,9 +118,9 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
         {
             throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
         }
-        if (manifest.IsEncrypted)
+        if (manifest.IsEncrypted && await CheckContentsAsync(new BackupSetInfo(manifest, set.WorkDirectory), cancellationToken) is { Count: > 0 } unreadable)
         {
-            await CheckDecryptedAsync(new BackupSetInfo(manifest, set.WorkDirectory), cancellationToken);
+            throw new StackException("the new backup did not verify: " + string.Join("; ", unreadable));
         }
         manifest = manifest with { VerifiedAt = DateTimeOffset.UtcNow, Seconds = Math.Round(elapsed.TotalSeconds, 1) };
         await manifest.WriteAsync(set.WorkDirectory, cancellationToken);
@@ -143,21 +149,17 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
         return [.. sets.OrderBy(s => s.Manifest.TakenAt)];
     }
 
-    /// <summary>Checks a set again: its files against the manifest, its base backup against the repository.</summary>
+    /// <summary>
+    /// Checks a set again: its files against the manifest, then what they hold (<see cref="CheckContentsAsync"/>),
+    /// and its base backup against the repository.
+    /// </summary>
     public async Task<IReadOnlyList<string>> VerifyAsync(BackupSetInfo set, CancellationToken cancellationToken)
     {
         CheckReadable(set);
         var problems = (await set.Manifest.CheckFilesAsync(set.Directory, cancellationToken)).ToList();
-        if (problems.Count == 0 && set.Manifest.IsEncrypted)
+        if (problems.Count == 0)
         {
-            try
-            {
-                await CheckDecryptedAsync(set, cancellationToken);
-            }
-            catch (StackException e)
-            {
-                problems.Add(e.Message.Split('\n')[0]);
-            }
+            problems.AddRange(await CheckContentsAsync(set, cancellationToken));
         }
         try
         {
@@ -214,27 +216,53 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
     }
 
     /// <summary>
-    /// An encrypted set's files decrypted (each byte authenticated) into a private folder that is removed
-    /// afterwards, and checked as an unencrypted set's are when taken: the dump's table of contents lists
-    /// table data, the snapshot is an RDB file.
+    /// What a set's files hold, checked as when it was taken: the dump's table of contents lists table data,
+    /// the snapshot is an RDB file. An unencrypted set's files are read where they are; an encrypted set's
+    /// are decrypted (each byte authenticated) into a private folder that is removed afterwards. One line
+    /// per file that fails, naming the set and the file.
     /// </summary>
-    private async Task CheckDecryptedAsync(BackupSetInfo set, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> CheckContentsAsync(BackupSetInfo set, CancellationToken cancellationToken)
     {
         using var scratch = NewScratch(set);
-        var dump = await OpenAsync(set, "quartet.dump", scratch, cancellationToken);
-        var listing = await CommandRunner.RunCheckedAsync(new Command(Tools.Postgres("pg_restore"), ["--list", dump]), cancellationToken, timeout: TimeSpan.FromMinutes(30));
-        if (!listing.Output.Contains("TABLE DATA", StringComparison.Ordinal))
+        var problems = new List<string>();
+        foreach (var (name, check) in new (string, Func<string, Task<string?>>)[] { ("quartet.dump", ListsTableDataAsync), ("redis.rdb", IsSnapshotAsync) })
         {
-            throw new StackException($"the decrypted dump of backup {set.Manifest.Id} lists no table data");
+            var stored = set.Manifest.Stored(name);
+            try
+            {
+                if (await check(await OpenAsync(set, name, scratch, cancellationToken)) is { } problem)
+                {
+                    problems.Add($"{stored} of backup {set.Manifest.Id} {problem}");
+                }
+            }
+            catch (StackException e)
+            {
+                // A decryption's message names the file already.
+                problems.Add($"backup {set.Manifest.Id}: {e.Message.Split('\n')[0]}");
+            }
         }
-        var snapshot = await OpenAsync(set, "redis.rdb", scratch, cancellationToken);
-        var magic = new byte[5];
-        await using var file = File.OpenRead(snapshot);
-        if (await file.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken) < magic.Length || !magic.AsSpan().SequenceEqual("REDIS"u8))
+        return problems;
+
+        async Task<string?> ListsTableDataAsync(string dump)
         {
-            throw new StackException($"the decrypted snapshot of backup {set.Manifest.Id} is not an RDB file");
+            var listing = await CommandRunner.RunAsync(new Command(PostgresProgram("pg_restore"), ["--list", dump]), cancellationToken, timeout: TimeSpan.FromMinutes(30));
+            return !listing.Succeeded ? "is not a dump pg_restore can read: " + FirstLine(listing.Error, $"pg_restore --list exited with {listing.ExitCode}")
+                : !listing.Output.Contains("TABLE DATA", StringComparison.Ordinal) ? "lists no table data"
+                : null;
+        }
+
+        async Task<string?> IsSnapshotAsync(string snapshot)
+        {
+            var magic = new byte[5];
+            await using var file = File.OpenRead(snapshot);
+            return await file.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken) < magic.Length || !magic.AsSpan().SequenceEqual("REDIS"u8)
+                ? "is not an RDB file (it does not start with REDIS)"
+                : null;
         }
     }
+
+    private static string FirstLine(string text, string otherwise) =>
+        text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is [var first, ..] ? first : otherwise;
 
     /// <summary>Removes the sets the retention policy does not keep, with their base backups.</summary>
     public async Task ApplyRetentionAsync(CancellationToken cancellationToken)

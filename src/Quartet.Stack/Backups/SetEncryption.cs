@@ -127,14 +127,21 @@ public sealed class SetEncryption(string passphrase)
         await output.FlushAsync(cancellationToken);
     }
 
-    /// <summary>Decrypts one file into another (created new, mode 600); a failure names the file and removes the partial plaintext.</summary>
+    /// <summary>
+    /// Decrypts one file into another (created new, mode 600); a failure names the file and removes the partial
+    /// plaintext. A file already at <paramref name="plaintextPath"/> is refused and left as it is.
+    /// </summary>
     public async Task DecryptFileAsync(string encryptedPath, string plaintextPath, CancellationToken cancellationToken)
     {
+        await using var input = File.OpenRead(encryptedPath);
+        // Created before the try: only a file this call made may be removed.
+        var output = CreatePrivate(plaintextPath);
         try
         {
-            await using var input = File.OpenRead(encryptedPath);
-            await using var output = CreatePrivate(plaintextPath);
-            await DecryptAsync(input, output, cancellationToken);
+            await using (output)
+            {
+                await DecryptAsync(input, output, cancellationToken);
+            }
         }
         catch (StackException e)
         {

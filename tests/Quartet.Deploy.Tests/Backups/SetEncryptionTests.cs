@@ -140,6 +140,27 @@ public sealed class SetEncryptionTests
         }
     }
 
+    [Fact]
+    public async Task DecryptingOntoAnExistingFileIsRefusedAndLeavesItAsItWas()
+    {
+        var folder = TestPaths.NewDirectory("set-encryption");
+        try
+        {
+            var plain = Path.Combine(folder, "quartet.dump");
+            await File.WriteAllBytesAsync(plain, RandomNumberGenerator.GetBytes(1000), TestContext.Current.CancellationToken);
+            await Files.EncryptFileAsync(plain, plain + ".enc", TestContext.Current.CancellationToken);
+            var existing = Path.Combine(folder, "existing.dump");
+            await File.WriteAllTextAsync(existing, "someone else's file", TestContext.Current.CancellationToken);
+
+            await Assert.ThrowsAsync<IOException>(() => Files.DecryptFileAsync(plain + ".enc", existing, TestContext.Current.CancellationToken));
+            Assert.Equal("someone else's file", await File.ReadAllTextAsync(existing, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static async Task<byte[]> EncryptAsync(byte[] plaintext)
     {
         using var output = new MemoryStream();

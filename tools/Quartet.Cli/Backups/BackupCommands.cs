@@ -34,30 +34,14 @@ internal sealed class BackupCommands(Cli cli)
         return 0;
     }
 
-    /// <summary>
-    /// `./quartet decrypt FILE.enc OUTPUT`: one encrypted file of a set (the dump, for pg_restore into
-    /// another PostgreSQL major version; or the snapshot) as plaintext, with the passphrase from the
-    /// secrets folder. OUTPUT must not exist, and is made mode 600; a file that does not authenticate to
-    /// its end leaves no OUTPUT behind.
-    /// </summary>
+    /// <summary>`./quartet decrypt FILE.enc OUTPUT` (<see cref="DecryptCommand"/>), with the passphrase from this checkout's secrets folder.</summary>
     public async Task<int> DecryptAsync(string[] args, CancellationToken cancellationToken)
     {
-        if (args is not [var input, var output])
+        await DecryptCommand.RunAsync(args, () =>
         {
-            throw new StackException("decrypt takes two arguments: an encrypted file of a backup set (quartet.dump.enc, redis.rdb.enc) and the file to write");
-        }
-        if (!File.Exists(input))
-        {
-            throw new StackException($"decrypt: {input} does not exist");
-        }
-        if (File.Exists(output) || Directory.Exists(output))
-        {
-            throw new StackException($"decrypt: {output} exists already; name a new file");
-        }
-        var stack = cli.Native();
-        var encryption = new BackupEncryption(stack.Secrets.PathOf(DevelopmentSecrets.BackupPassphrase), Path.Combine(stack.Layout.StateDirectory, "tmp"));
-        await encryption.Files().DecryptFileAsync(input, output, cancellationToken);
-        cli.Say($"decrypted {input} into {output} ({new FileInfo(output).Length} bytes, every chunk authenticated)");
+            var stack = cli.Native();
+            return new BackupEncryption(stack.Secrets.PathOf(DevelopmentSecrets.BackupPassphrase), Path.Combine(stack.Layout.StateDirectory, "tmp"));
+        }, cli.Say, cancellationToken);
         return 0;
     }
 

@@ -118,7 +118,8 @@ public sealed class BackupSets(BackupLayout layout, PgBackRest pgBackRest, Reten
         {
             throw new StackException("the new backup did not verify: " + string.Join("; ", problems));
         }
-        if (manifest.IsEncrypted && await CheckContentsAsync(new BackupSetInfo(manifest, set.WorkDirectory), cancellationToken) is { Count: > 0 } unreadable)
+        // Read as a restore reads them, encrypted or not: the dump's table of contents, the snapshot's header.
+        if (await CheckContentsAsync(new BackupSetInfo(manifest, set.WorkDirectory), cancellationToken) is { Count: > 0 } unreadable)
         {
             throw new StackException("the new backup did not verify: " + string.Join("; ", unreadable));
         }

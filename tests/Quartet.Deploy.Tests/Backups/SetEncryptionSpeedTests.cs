@@ -6,17 +6,19 @@ namespace Quartet.Deploy.Tests.Backups;
 
 /// <summary>
 /// How fast <see cref="SetEncryption"/> encrypts and decrypts a set's file, file to file as a backup does it.
-/// A measurement, not a check: it asserts only that the bytes come back, and it is explicit, so a normal run
-/// leaves it out. After <c>dotnet build -c Release</c>, run the test binary itself so its line is shown:
-/// <c>tests/Quartet.Deploy.Tests/bin/Release/net10.0/Quartet.Deploy.Tests --filter-class '*.SetEncryptionSpeedTests' --explicit only --output Detailed</c>.
+/// A measurement with one check: the bytes of a file of many chunks come back whole; the speed is printed, never
+/// asserted. After <c>dotnet build -c Release</c>, run the test binary itself so its line is shown (set
+/// QUARTET_ENCRYPTION_BENCH_MB for another size):
+/// <c>tests/Quartet.Deploy.Tests/bin/Release/net10.0/Quartet.Deploy.Tests --filter-class '*.SetEncryptionSpeedTests' --output Detailed</c>.
 /// </summary>
 [Trait("Category", "Benchmark")]
 public sealed class SetEncryptionSpeedTests(ITestOutputHelper output)
 {
-    private const int Megabytes = 200;
+    /// <summary>64 MB in the suite (about a second each way here); the figures in operations.md are of 200.</summary>
+    private static readonly int Megabytes = int.TryParse(Environment.GetEnvironmentVariable("QUARTET_ENCRYPTION_BENCH_MB"), out var mb) && mb > 0 ? mb : 64;
 
-    [Fact(Explicit = true)]
-    public async Task EncryptAndDecryptA200MegabyteFile()
+    [Fact]
+    public async Task EncryptAndDecryptALargeFile()
     {
         var ct = TestContext.Current.CancellationToken;
         var folder = TestPaths.NewDirectory("speed");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Quartet.Api.Infrastructure.Auth;
@@ -269,7 +270,10 @@ internal static class NotesApi
 
     /// <summary>
     /// The services a notes handler takes, bound as one parameter with [AsParameters]: List uses it, so that
-    /// its signature is the query it accepts.
+    /// its signature is the query it accepts. Internal: the request delegate generator cannot use a private
+    /// type. [FromServices]: without it the generator takes the services for a possible JSON body, and the
+    /// OpenAPI document of this GET fails on a body of type void.
     /// </summary>
-    private readonly record struct NoteServices(NpgsqlDataSource Db, NoteCache Cache, HttpContext Context, CancellationToken CancellationToken);
+    internal readonly record struct NoteServices([property: FromServices] NpgsqlDataSource Db, [property: FromServices] NoteCache Cache,
+        HttpContext Context, CancellationToken CancellationToken);
 }

@@ -161,6 +161,35 @@ public sealed partial class ProductionStackTests(ProductionStack stack) : StackT
         Assert.True(after.ID == before.ID && after.State.StartedAt == before.State.StartedAt, "the refused up changed the running backend");
     }
 
+    /// <summary>
+    /// Encrypted backups exist and the passphrase's file is gone (decision 0031): a new passphrase could not read
+    /// them, so up stops with one line saying where the kept copy belongs, makes no new one, and leaves the
+    /// running stack as it was.
+    /// </summary>
+    [Fact, Step(13)]
+    public async Task UpRefusesToMakeANewPassphraseOverEncryptedBackups()
+    {
+        Stack.RequireUp();
+        var before = await Stack.InspectAsync("backend", Cancellation);
+        var secrets = Directory.CreateDirectory(Path.Combine(Suite.Work, "secrets-no-passphrase")).FullName;
+        foreach (var file in Directory.EnumerateFiles(Suite.SecretsDirectory).Where(f => Path.GetFileName(f) != "backup_passphrase"))
+        {
+            File.Copy(file, Path.Combine(secrets, Path.GetFileName(file)), overwrite: true);
+        }
+        var environment = Suite.Environment(Stack.Port);
+        environment["QUARTET_SECRETS_DIR"] = secrets;
+
+        var up = await Suite.RunAsync([Path.Combine(Suite.Root, "quartet"), "up", "--prod"], environment, TimeSpan.FromMinutes(5), Cancellation);
+
+        Say($"./quartet up --prod with encrypted backups and no backup_passphrase: exit {up.ExitCode}: {up.Tail(1)}");
+        Assert.Equal(1, up.ExitCode);
+        Assert.Equal($"quartet: error: QUARTET_BACKUP_ENCRYPTION=on, the backups volume exists and the secret {secrets}/backup_passphrase is missing: " +
+            "put the copy kept off this machine there (a new one could not read the backups)", up.Tail(1));
+        Assert.False(File.Exists(Path.Combine(secrets, "backup_passphrase")), "up made a new backup_passphrase over encrypted backups");
+        var after = await Stack.InspectAsync("backend", Cancellation);
+        Assert.True(after.ID == before.ID && after.State.StartedAt == before.State.StartedAt, "the refused up changed the running backend");
+    }
+
     /// <summary>Production's backend reaches nothing outside but the relay, through mail-egress (a plain TCP pipe on the edge network).</summary>
     [Fact, Step(14)]
     public async Task OnlyMailEgressAndNginxAreOnTheEdgeNetwork()
